@@ -1,0 +1,59 @@
+using System.Runtime.CompilerServices;
+
+namespace ModelServeShim.Abstractions.Shimlets;
+
+/// <summary>
+/// Adapts one environment (Kubernetes, Docker, local processes, …) to ModelServeShim. A new environment
+/// needs only a new implementation of this interface, in a plugin assembly or built in.
+/// </summary>
+/// <remarks>
+/// Every operation is idempotent and safe to retry: the runtime runs steps at least once. Errors that
+/// retrying cannot fix are thrown as <see cref="Activities.StepException"/> with <c>retryable: false</c>.
+/// </remarks>
+public interface IShimlet
+{
+    /// <summary>The name users select it by (<c>--shimlet=k8s</c>, <c>"shimlet": "docker"</c>).</summary>
+    string Name { get; }
+
+    /// <summary>Creates or updates everything the spec describes. Applying the same spec twice changes nothing.</summary>
+    Task<ApplyResult> ApplyAsync(DeploymentSpec spec, CancellationToken cancellationToken);
+
+    /// <summary>Reports the service's current status; <see cref="ServicePhase.NotFound"/> when nothing exists.</summary>
+    Task<ShimletStatus> GetStatusAsync(ServiceTarget target, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Yields the status now and again whenever it may have changed, until cancelled. The default polls
+    /// <see cref="GetStatusAsync"/>; environments with change notifications (Kubernetes watches) override it.
+    /// </summary>
+    async IAsyncEnumerable<ShimletStatus> WatchStatusAsync(
+        ServiceTarget target,
+        TimeProvider timeProvider,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            yield return await GetStatusAsync(target, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromSeconds(1), timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sets the number of replicas.</summary>
+    Task ScaleAsync(ServiceTarget target, int replicas, CancellationToken cancellationToken);
+
+    /// <summary>Removes everything created for the service, and nothing else. Deleting what is gone is not an error.</summary>
+    Task DeleteAsync(ServiceTarget target, CancellationToken cancellationToken);
+
+    /// <summary>Reads the last <paramref name="tailLines"/> lines of the service's logs (all replicas, newest last).</summary>
+    Task<IReadOnlyList<string>> GetLogsAsync(ServiceTarget target, int tailLines, CancellationToken cancellationToken);
+}
+
+/// <summary>Identifies a deployed service to its shimlet.</summary>
+/// <param name="ServiceId">The service id (<c>modelName-uuid</c>); resources carry it as a label.</param>
+/// <param name="Namespace">The namespace or equivalent grouping, when the environment has one.</param>
+public sealed record ServiceTarget(string ServiceId, string? Namespace = null);
+
+/// <summary>What <see cref="IShimlet.ApplyAsync"/> created or updated.</summary>
+/// <param name="ResourceIds">Environment resource ids, e.g. <c>apps/v1/Deployment/default/llama-abc</c> or a container id.</param>
+/// <param name="Changed">False when everything already matched the spec.</param>
+public sealed record ApplyResult(IReadOnlyList<string> ResourceIds, bool Changed);
