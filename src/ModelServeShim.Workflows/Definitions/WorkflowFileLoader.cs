@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ModelServeShim.Workflows.Execution;
+
+namespace ModelServeShim.Workflows.Definitions;
+
+/// <summary>Where workflow JSON files live (section <c>Workflows</c>).</summary>
+public sealed class WorkflowFileOptions
+{
+    /// <summary>The folder of <c>*.json</c> definitions, loaded at start and on change. Relative paths resolve against the working directory.</summary>
+    public string Directory { get; set; } = "workflows";
+
+    /// <summary>Watch the folder and load changed files without a restart.</summary>
+    public bool Watch { get; set; } = true;
+}
+
+/// <summary>The last load of one file.</summary>
+/// <param name="File">The file name.</param>
+/// <param name="DefinitionId">The definition it holds, when it parsed.</param>
+/// <param name="Version">The version it produced or matched.</param>
+/// <param name="LoadedAt">When it was loaded.</param>
+/// <param name="Errors">Why it was refused; empty when loaded.</param>
+public sealed record WorkflowFileStatus(string File, string? DefinitionId, int? Version, DateTimeOffset LoadedAt, IReadOnlyList<ValidationError> Errors);
+
+/// <summary>
+/// Loads <c>workflows/*.json</c> as the source of truth for pipelines kept under version control: at start,
+/// and whenever a file is added or changed. A changed file becomes a new version; an invalid one is
+/// refused (the previous version stays in use) and its errors are logged and reported.
+/// </summary>
+public sealed class WorkflowFileLoader(
+    DefinitionStore store,
+    IOptions<WorkflowFileOptions> options,
+    TimeProvider time,
+    ILogger<WorkflowFileLoader> logger) : IHostedService, IDisposable
+{
+    private const long MaxFileBytes = 1024 * 1024;
+    private readonly ConcurrentDictionary<string, WorkflowFileStatus> _status = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _debounce = new(StringComparer.Ordinal);
+    private FileSystemWatcher? _watcher;
+
+    /// <summary>The folder, resolved.</summary>
+    public string DirectoryPath => Path.GetFullPath(options.Value.Directory);
+
+    /// <summary>The last load of each file.</summary>
+    public IReadOnlyList<WorkflowFileStatus> Files => [.. _status.Values.OrderBy(s => s.File, StringComparer.Ordinal)];
+
+    /// <inheritdoc />
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(DirectoryPath))
+        {
+            logger.LogWarning("Workflow folder {Directory} does not exist; no file definitions loaded", DirectoryPath);
+            return;
+        }
+
+        foreach (var file in Directory.EnumerateFiles(DirectoryPath, "*.json").Order(StringComparer.Ordinal))
+        {
+            await LoadFileAsync(file, cancellationToken);
+        }
+
+        if (options.Value.Watch)
+        {
+            _watcher = new FileSystemWatcher(DirectoryPath, "*.json")
+            {
+                NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
+            };
+            _watcher.Changed += (_, e) => Schedule(e.FullPath);
+            _watcher.Created += (_, e) => Schedule(e.FullPath);
+            _watcher.Renamed += (_, e) => Schedule(e.FullPath);
+            _watcher.EnableRaisingEvents = true;
+        }
+    }
+
+    /// <inheritdoc />
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        Dispose();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        _watcher = null;
+        foreach (var cts in _debounce.Values)
+        {
+            cts.Cancel();
+        }
+    }
+
+    /// <summary>Loads one file now.</summary>
+    public async Task<WorkflowFileStatus> LoadFileAsync(string path, CancellationToken cancellationToken)
+    {
+        var name = Path.GetFileName(path);
+        WorkflowFileStatus status;
+        try
+        {
+            var info = new FileInfo(path);
+            if (info.Length > MaxFileBytes)
+            {
+                status = Refused(name, null, new ValidationError("$", $"The file is {info.Length} bytes; definitions are limited to {MaxFileBytes} bytes."));
+            }
+            else
+            {
+                var json = await File.ReadAllTextAsync(path, cancellationToken);
+                var definition = DefinitionJson.Parse(json, out var parseError);
+                if (definition is null)
+                {
+                    status = Refused(name, null, parseError!);
+                }
+                else
+                {
+                    var saved = await store.SaveAsync(definition, $"file:{name}", "file", cancellationToken);
+                    status = new WorkflowFileStatus(name, definition.DefinitionId, saved.Record.Version, time.GetUtcNow(), []);
+                    if (saved.Created)
+                    {
+                        logger.LogInformation("Loaded workflow {DefinitionId} v{Version} from {File}", definition.DefinitionId, saved.Record.Version, name);
+                    }
+                }
+            }
+        }
+        catch (DefinitionInvalidException e)
+        {
+            status = Refused(name, null, [.. e.Errors]);
+        }
+        catch (IOException e)
+        {
+            status = Refused(name, null, new ValidationError("$", $"The file could not be read: {e.Message}"));
+        }
+
+        _status[name] = status;
+        return status;
+    }
+
+    private WorkflowFileStatus Refused(string name, string? id, params ValidationError[] errors)
+    {
+        foreach (var e in errors)
+        {
+            logger.LogError("Workflow file {File} refused at {Path}: {Message}", name, e.Path, e.Message);
+        }
+
+        return new WorkflowFileStatus(name, id, null, time.GetUtcNow(), errors);
+    }
+
+    private void Schedule(string path)
+    {
+        // Editors write files in several steps: load once the file has been quiet for a moment.
+        var cts = new CancellationTokenSource();
+        var previous = _debounce.AddOrUpdate(path, cts, (_, _) => cts);
+        if (!ReferenceEquals(previous, cts))
+        {
+            previous.Cancel();
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(300), time, cts.Token);
+                if (File.Exists(path))
+                {
+                    await LoadFileAsync(path, cts.Token);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // A newer change superseded this one.
+            }
+        });
+    }
+}

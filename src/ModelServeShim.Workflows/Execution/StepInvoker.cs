@@ -1,0 +1,147 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using ModelServeShim.Workflows.Persistence;
+using ModelServeShim.Workflows.Templates;
+
+namespace ModelServeShim.Workflows.Execution;
+
+/// <summary>
+/// Runs steps and records their attempts and journal entries through the write queue. Attempt starts and
+/// conclusions are awaited (committed before the engine moves on); journal entries are queued in order.
+/// </summary>
+internal sealed class StepInvoker(
+    IServiceProvider services,
+    TimeProvider timeProvider,
+    TemplateEngine templates,
+    WriteQueue writes,
+    WorkflowObservers observers,
+    ILogger<StepInvoker> logger)
+{
+    public IServiceProvider Services => services;
+
+    public TimeProvider TimeProvider => timeProvider;
+
+    public TemplateEngine Templates => templates;
+
+    public ILogger Logger => logger;
+
+    public Task<StepConclusion> RunAsync(InstanceRun run, CompiledStep step, CancellationToken cancellationToken) =>
+        new StepRun(this, run, step).ExecuteAsync(cancellationToken);
+
+    public async Task<StepExecutionRecord> BeginAttemptAsync(InstanceRun run, CompiledStep step, int attempt)
+    {
+        var record = new StepExecutionRecord
+        {
+            Id = Guid.CreateVersion7(),
+            InstanceId = run.Id,
+            ActivityId = step.Id,
+            ActivityType = step.Descriptor.Type,
+            Attempt = attempt,
+            Status = StepStatus.Running,
+            StartedAt = timeProvider.GetUtcNow(),
+        };
+        var copy = Copy(record);
+        await writes.EnqueueAsync(db => WriteQueue.Upsert(db, copy, isNew: true, copy.Id));
+        observers.StepChanged(run, copy);
+        return record;
+    }
+
+    public async Task SucceedAttemptAsync(InstanceRun run, StepExecutionRecord record, StepResult result, TimeSpan elapsed)
+    {
+        record.Status = StepStatus.Succeeded;
+        record.EndedAt = timeProvider.GetUtcNow();
+        record.IsFinal = true;
+        record.Outcome = result.Outcome;
+        record.OutputJson = result.Output.ToJsonString();
+        var copy = Copy(record);
+        var entry = run.Journal(record.EndedAt.Value, LogLevel.Information, "StepCompleted",
+            $"Step '{record.ActivityId}' completed in {elapsed.TotalMilliseconds:0.###} ms (attempt {record.Attempt}, outcome {result.Outcome}).",
+            record.ActivityId, record.Attempt,
+            new Dictionary<string, object?>
+            {
+                ["durationMs"] = elapsed.TotalMilliseconds,
+                ["outcome"] = result.Outcome,
+                ["parameters"] = record.InputJson is null ? null : JsonDocument.Parse(record.InputJson).RootElement,
+            });
+        await writes.EnqueueAsync(db =>
+        {
+            WriteQueue.Upsert(db, copy, isNew: false, copy.Id);
+            db.Journal.Add(entry);
+        });
+        observers.StepChanged(run, copy);
+        observers.JournalAppended(entry);
+    }
+
+    public async Task FinishAttemptAsync(
+        InstanceRun run, StepExecutionRecord? record, StepStatus status, string errorType, string message, bool retryable, TimeSpan? retryDelay, bool final)
+    {
+        if (record is null || record.Status != StepStatus.Running)
+        {
+            return;
+        }
+
+        record.Status = status;
+        record.EndedAt = timeProvider.GetUtcNow();
+        record.ErrorType = errorType;
+        record.ErrorMessage = message;
+        record.Retryable = retryable;
+        record.RetryDelayMs = retryDelay?.TotalMilliseconds;
+        record.IsFinal = final;
+        var copy = Copy(record);
+        JournalRecord? entry = null;
+        if (final)
+        {
+            entry = run.Journal(record.EndedAt.Value, status == StepStatus.Cancelled ? LogLevel.Warning : LogLevel.Error,
+                status == StepStatus.Cancelled ? "StepCancelled" : "StepFailed",
+                $"Step '{record.ActivityId}' {(status == StepStatus.Cancelled ? "was cancelled" : "failed")} on attempt {record.Attempt} ({errorType}): {message}",
+                record.ActivityId, record.Attempt,
+                new Dictionary<string, object?>
+                {
+                    ["errorType"] = errorType,
+                    ["retryable"] = retryable,
+                    ["durationMs"] = (record.EndedAt.Value - record.StartedAt).TotalMilliseconds,
+                });
+        }
+
+        await writes.EnqueueAsync(db =>
+        {
+            WriteQueue.Upsert(db, copy, isNew: false, copy.Id);
+            if (entry is not null)
+            {
+                db.Journal.Add(entry);
+            }
+        });
+        observers.StepChanged(run, copy);
+        if (entry is not null)
+        {
+            observers.JournalAppended(entry);
+        }
+    }
+
+    public void Journal(InstanceRun run, LogLevel level, string eventName, string message, string? activityId, int? attempt, IReadOnlyDictionary<string, object?>? properties)
+    {
+        var entry = run.Journal(timeProvider.GetUtcNow(), level, eventName, message, activityId, attempt, properties);
+        writes.Post(db => db.Journal.Add(entry));
+        observers.JournalAppended(entry);
+    }
+
+    private static StepExecutionRecord Copy(StepExecutionRecord r) => new()
+    {
+        Id = r.Id,
+        InstanceId = r.InstanceId,
+        ActivityId = r.ActivityId,
+        ActivityType = r.ActivityType,
+        Attempt = r.Attempt,
+        Status = r.Status,
+        StartedAt = r.StartedAt,
+        EndedAt = r.EndedAt,
+        ErrorType = r.ErrorType,
+        ErrorMessage = r.ErrorMessage,
+        Retryable = r.Retryable,
+        RetryDelayMs = r.RetryDelayMs,
+        IsFinal = r.IsFinal,
+        Outcome = r.Outcome,
+        OutputJson = r.OutputJson,
+        InputJson = r.InputJson,
+    };
+}

@@ -1,0 +1,207 @@
+using Stopwatch = System.Diagnostics.Stopwatch;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using ModelServeShim.Abstractions.Activities;
+using ModelServeShim.Workflows.Activities;
+using ModelServeShim.Workflows.Persistence;
+using ModelServeShim.Workflows.Templates;
+using Polly;
+
+namespace ModelServeShim.Workflows.Execution;
+
+/// <summary>
+/// Runs one step of one instance through the step's resilience pipeline and records every attempt.
+/// This is the single invoker every step goes through.
+/// </summary>
+internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep step)
+{
+    private StepExecutionRecord? _current;
+
+    public InstanceRun Run => run;
+
+    public CompiledStep Step => step;
+
+    /// <summary>Runs the step to its conclusion.</summary>
+    public async Task<StepConclusion> ExecuteAsync(CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(WorkflowCompiler.StepRunKey, this);
+        try
+        {
+            var result = await step.Pipeline.ExecuteAsync(
+                static (ctx, self) => self.AttemptAsync(ctx.CancellationToken), context, this);
+            return StepConclusion.Success(result);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await invoker.FinishAttemptAsync(run, _current, StepStatus.Cancelled, StepErrorTypes.Cancelled, "The instance was cancelled or the server stopped while the step ran.", false, null, final: true);
+            return StepConclusion.Cancelled();
+        }
+        catch (Exception e)
+        {
+            var (type, message, retryable, timedOut) = StepErrors.Classify(e);
+            await invoker.FinishAttemptAsync(run, _current, timedOut ? StepStatus.TimedOut : StepStatus.Failed, type, message, retryable, null, final: true);
+            return StepConclusion.Failure(type, message, retryable);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>Called by the retry strategy between attempts: records the failed attempt and the delay.</summary>
+    public async ValueTask OnRetryAsync(Exception error, int attemptNumber, TimeSpan delay)
+    {
+        var (type, message, retryable, timedOut) = StepErrors.Classify(error);
+        await invoker.FinishAttemptAsync(run, _current, timedOut ? StepStatus.TimedOut : StepStatus.Failed, type, message, retryable, delay, final: false);
+        invoker.Journal(run, LogLevel.Warning, "StepRetrying",
+            $"Step '{step.Id}' attempt {_current?.Attempt} failed ({type}): {message} Retrying in {Definitions.Durations.Format(delay)}.",
+            step.Id, _current?.Attempt,
+            new Dictionary<string, object?> { ["errorType"] = type, ["delayMs"] = delay.TotalMilliseconds, ["retryNumber"] = attemptNumber + 1 });
+    }
+
+    private async ValueTask<StepResult> AttemptAsync(CancellationToken cancellationToken)
+    {
+        var attempt = run.Attempts.AddOrUpdate(step.Id, 1, (_, n) => n + 1);
+        _current = await invoker.BeginAttemptAsync(run, step, attempt);
+        var started = Stopwatch.GetTimestamp();
+        var context = new StepContext(invoker, run, step, attempt, cancellationToken);
+        try
+        {
+            var inputs = await EvaluateInputsAsync();
+            _current.InputJson = inputs.ToJsonString();
+            var activity = step.Descriptor.Factory(invoker.Services);
+            Bind(activity, inputs);
+            var result = await activity.ExecuteAsync(context);
+            if (!step.Descriptor.Outcomes.Contains(result.Outcome))
+            {
+                throw StepException.NonRetryable("InvalidOutcome", $"Activity '{step.Descriptor.Type}' fired port '{result.Outcome}', which it does not declare.");
+            }
+
+            var stepResult = new StepResult(result.Outcome, context.Output);
+            await invoker.SucceedAttemptAsync(run, _current, stepResult, Stopwatch.GetElapsedTime(started));
+            return stepResult;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            invoker.Logger.LogDebug(e, "Step {Step} of instance {Instance} attempt {Attempt} failed", step.Id, run.Id, attempt);
+            throw;
+        }
+    }
+
+    private async ValueTask<JsonObject> EvaluateInputsAsync()
+    {
+        var values = new JsonObject();
+        if (step.Inputs.Count == 0)
+        {
+            return values;
+        }
+
+        TemplateScope? scope = null;
+        foreach (var input in step.Inputs)
+        {
+            if (input.Template is null)
+            {
+                values[input.Descriptor.Name] = input.Literal?.DeepClone();
+                continue;
+            }
+
+            scope ??= new TemplateScope
+            {
+                Input = run.Input,
+                Steps = run.Completed,
+                InstanceId = run.Id,
+                CorrelationId = run.Record.CorrelationId,
+                Operator = run.Record.Operator,
+            };
+            try
+            {
+                values[input.Descriptor.Name] = await invoker.Templates.EvaluateAsync(input.Template, scope);
+            }
+            catch (TemplateEvaluationException e)
+            {
+                throw StepException.NonRetryable(StepErrorTypes.InvalidInput, $"Input '{input.Descriptor.Name}' of step '{step.Id}': {e.Message}", e);
+            }
+        }
+
+        return values;
+    }
+
+    private void Bind(Activity activity, JsonObject inputs)
+    {
+        foreach (var input in step.Descriptor.Inputs)
+        {
+            if (!inputs.TryGetPropertyValue(input.Name, out var value))
+            {
+                if (input.Required)
+                {
+                    throw StepException.NonRetryable(StepErrorTypes.InvalidInput, $"Input '{input.Name}' of step '{step.Id}' is required but has no value.");
+                }
+
+                continue;
+            }
+
+            try
+            {
+                var converted = InputTypes.Convert(value, input.Property.PropertyType);
+                if (converted is null && input.Required)
+                {
+                    throw new FormatException("a value is required, got null");
+                }
+
+                input.Property.SetValue(activity, converted);
+            }
+            catch (FormatException e)
+            {
+                throw StepException.NonRetryable(StepErrorTypes.InvalidInput, $"Input '{input.Name}' of step '{step.Id}': {e.Message}.", e);
+            }
+        }
+    }
+
+    private sealed class StepContext(StepInvoker invoker, InstanceRun run, CompiledStep step, int attempt, CancellationToken token) : ActivityContext
+    {
+        public JsonObject Output { get; } = [];
+
+        public override string InstanceId => run.Id;
+
+        public override string DefinitionId => run.Workflow.DefinitionId;
+
+        public override string ActivityId => step.Id;
+
+        public override int Attempt => attempt;
+
+        public override string? CorrelationId => run.Record.CorrelationId;
+
+        public override string Operator => run.Record.Operator;
+
+        public override JsonObject WorkflowInput => run.Input;
+
+        public override CancellationToken CancellationToken => token;
+
+        public override TimeProvider TimeProvider => invoker.TimeProvider;
+
+        public override IServiceProvider Services => invoker.Services;
+
+        public override void SetOutput(string name, JsonNode? value)
+        {
+            lock (Output)
+            {
+                Output[name] = value;
+            }
+        }
+
+        public override void Log(LogLevel level, string message, IReadOnlyDictionary<string, object?>? properties = null) =>
+            invoker.Journal(run, level, "StepLog", message, step.Id, attempt, properties);
+    }
+}
+
+/// <summary>How a step ended.</summary>
+internal sealed record StepConclusion(StepResult? Result, string? ErrorType, string? Message, bool Retryable, bool WasCancelled)
+{
+    public static StepConclusion Success(StepResult r) => new(r, null, null, false, false);
+
+    public static StepConclusion Failure(string type, string message, bool retryable) => new(null, type, message, retryable, false);
+
+    public static StepConclusion Cancelled() => new(null, StepErrorTypes.Cancelled, null, false, true);
+}

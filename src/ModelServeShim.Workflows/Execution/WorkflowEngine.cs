@@ -1,0 +1,523 @@
+using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ModelServeShim.Abstractions.Activities;
+using ModelServeShim.Workflows.Activities;
+using ModelServeShim.Workflows.Definitions;
+using ModelServeShim.Workflows.Persistence;
+using ModelServeShim.Workflows.Templates;
+
+namespace ModelServeShim.Workflows.Execution;
+
+/// <summary>Runtime settings (section <c>Workflows</c>).</summary>
+public sealed class WorkflowRuntimeOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Workflows";
+
+    /// <summary>Instances that may run at once; more wait in Pending. Default 64.</summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrentInstances { get; set; } = 64;
+}
+
+/// <summary>A request to start an instance.</summary>
+/// <param name="DefinitionId">The definition.</param>
+/// <param name="Input">The input; declared defaults fill gaps.</param>
+/// <param name="Operator">Who asks.</param>
+/// <param name="Version">A version; null for the latest.</param>
+/// <param name="CorrelationId">A caller's id (for deployments, the service id).</param>
+public sealed record StartRequest(string DefinitionId, JsonObject? Input, string Operator, int? Version = null, string? CorrelationId = null);
+
+/// <summary>
+/// Starts, runs, cancels and resumes workflow instances. An instance walks its flowchart: a step runs once
+/// every incoming connection is resolved and at least one fired (a join waits for all live branches); a
+/// step none of whose incoming connections fired is skipped, and so are the steps only it leads to.
+/// Branches leaving one step run in parallel. State is committed at every step transition, and instances
+/// that were running when the process stopped are resumed on start (completed steps are not run again;
+/// a step that was in flight runs again: activities must be idempotent).
+/// </summary>
+public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, InstanceRun> _runs = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _slots;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly IDbContextFactory<WorkflowDbContext> _db;
+    private readonly DefinitionStore _definitions;
+    private readonly StepInvoker _invoker;
+    private readonly WriteQueue _writes;
+    private readonly WorkflowObservers _observers;
+    private readonly TimeProvider _time;
+    private readonly ILogger<WorkflowEngine> _logger;
+
+    /// <summary>Creates the engine.</summary>
+    public WorkflowEngine(
+        IDbContextFactory<WorkflowDbContext> db,
+        DefinitionStore definitions,
+        WriteQueue writes,
+        WorkflowObservers observers,
+        TemplateEngine templates,
+        IServiceProvider services,
+        TimeProvider time,
+        IOptions<WorkflowRuntimeOptions> options,
+        ILoggerFactory loggers)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggers);
+        _db = db;
+        _definitions = definitions;
+        _writes = writes;
+        _observers = observers;
+        _time = time;
+        _logger = loggers.CreateLogger<WorkflowEngine>();
+        _slots = new SemaphoreSlim(options.Value.MaxConcurrentInstances);
+        _invoker = new StepInvoker(services, time, templates, writes, observers, loggers.CreateLogger<StepInvoker>());
+    }
+
+    /// <summary>Instances running or waiting in this process.</summary>
+    public int ActiveCount => _runs.Count;
+
+    /// <summary>Validates the input, stores a Pending instance and queues it. Returns at once.</summary>
+    /// <exception cref="DefinitionNotFoundException">No such definition or version.</exception>
+    /// <exception cref="InputInvalidException">The input does not match the declared inputs.</exception>
+    public async Task<InstanceRecord> StartAsync(StartRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var workflow = await _definitions.GetCompiledAsync(request.DefinitionId, request.Version, cancellationToken)
+            ?? throw new DefinitionNotFoundException(request.DefinitionId, request.Version);
+        var input = BindInput(workflow.Definition, request.Input ?? []);
+        var now = _time.GetUtcNow();
+        var record = new InstanceRecord
+        {
+            Id = Guid.CreateVersion7().ToString("N"),
+            DefinitionId = workflow.DefinitionId,
+            DefinitionVersion = workflow.Version,
+            Status = InstanceStatus.Pending,
+            InputJson = input.ToJsonString(),
+            CorrelationId = request.CorrelationId,
+            Operator = request.Operator,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        var run = new InstanceRun(record, workflow, input);
+        var entry = run.Journal(now, LogLevel.Information, "InstanceCreated",
+            $"Instance of '{workflow.DefinitionId}' v{workflow.Version} created by {request.Operator}.",
+            properties: new Dictionary<string, object?> { ["definitionVersion"] = workflow.Version, ["correlationId"] = request.CorrelationId });
+        var snapshot = run.Snapshot();
+        await _writes.EnqueueAsync(db =>
+        {
+            db.Instances.Add(snapshot);
+            db.Journal.Add(entry);
+        });
+        _observers.InstanceChanged(snapshot);
+        _observers.JournalAppended(entry);
+        Launch(run);
+        return snapshot;
+    }
+
+    /// <summary>Requests cancellation; the running step is cancelled cooperatively.</summary>
+    /// <returns>False when the instance is not active in this process (finished, or unknown).</returns>
+    public bool Cancel(string instanceId, string reason, string by)
+    {
+        if (!_runs.TryGetValue(instanceId, out var run))
+        {
+            return false;
+        }
+
+        run.CancelRequest ??= (reason, by);
+        run.Cancellation.Cancel();
+        return true;
+    }
+
+    /// <summary>Waits until an instance active in this process ends (for tests and callers that need it).</summary>
+    public Task WaitAsync(string instanceId, CancellationToken cancellationToken = default) =>
+        _runs.TryGetValue(instanceId, out var run) ? run.Finished.Task.WaitAsync(cancellationToken) : Task.CompletedTask;
+
+    /// <summary>Resumes instances left Pending or Running by a previous process.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await _db.CreateDbContextAsync(cancellationToken);
+        var unfinished = await db.Instances
+            .Where(i => i.Status == InstanceStatus.Pending || i.Status == InstanceStatus.Running)
+            .OrderBy(i => i.CreatedAt)
+            .ToListAsync(cancellationToken);
+        foreach (var record in unfinished)
+        {
+            if (_runs.ContainsKey(record.Id))
+            {
+                continue;
+            }
+
+            try
+            {
+                await ResumeAsync(db, record, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _logger.LogError(e, "Could not resume workflow instance {Instance}", record.Id);
+            }
+        }
+    }
+
+    /// <summary>Stops running instances without ending them: they resume on the next start.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        var all = _runs.Values.Select(r => r.Finished.Task).ToArray();
+        await Task.WhenAll(all).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stopping.IsCancellationRequested)
+        {
+            await StopAsync(CancellationToken.None);
+        }
+
+        _stopping.Dispose();
+        _slots.Dispose();
+    }
+
+    private async Task ResumeAsync(WorkflowDbContext db, InstanceRecord record, CancellationToken cancellationToken)
+    {
+        var workflow = await _definitions.GetCompiledAsync(record.DefinitionId, record.DefinitionVersion, cancellationToken);
+        var now = _time.GetUtcNow();
+        if (workflow is null)
+        {
+            record.Status = InstanceStatus.Faulted;
+            record.ErrorType = "DefinitionMissing";
+            record.ErrorMessage = $"Definition '{record.DefinitionId}' v{record.DefinitionVersion} can no longer be loaded, so the instance cannot resume.";
+            record.FinishedAt = now;
+            record.UpdatedAt = now;
+            await _writes.EnqueueAsync(d => d.Instances.Update(record));
+            return;
+        }
+
+        var steps = await db.StepExecutions.AsNoTracking().Where(s => s.InstanceId == record.Id).ToListAsync(cancellationToken);
+        var lastSequence = await db.Journal.Where(j => j.InstanceId == record.Id).MaxAsync(j => (long?)j.Sequence, cancellationToken) ?? 0;
+        var run = new InstanceRun(record, workflow, JsonNode.Parse(record.InputJson) as JsonObject ?? []);
+        run.SetJournalSequence(lastSequence);
+        foreach (var s in steps)
+        {
+            run.Attempts.AddOrUpdate(s.ActivityId, s.Attempt, (_, n) => Math.Max(n, s.Attempt));
+            if (s.IsFinal && s.Outcome is not null)
+            {
+                run.Completed[s.ActivityId] = new StepResult(s.Outcome, JsonNode.Parse(s.OutputJson ?? "{}") as JsonObject ?? []);
+            }
+        }
+
+        var interrupted = steps.Where(s => s.Status == StepStatus.Running).ToList();
+        foreach (var s in interrupted)
+        {
+            s.Status = StepStatus.Interrupted;
+            s.EndedAt = now;
+            s.ErrorType = StepErrorTypes.Interrupted;
+            s.ErrorMessage = "The server stopped while this attempt ran; the step runs again.";
+            s.Retryable = true;
+        }
+
+        record.ResumeCount++;
+        record.UpdatedAt = now;
+        var entry = run.Journal(now, LogLevel.Warning, "InstanceResumed",
+            $"Resumed after a restart: {run.Completed.Count} step(s) already completed{(interrupted.Count > 0 ? $", re-running {string.Join(", ", interrupted.Select(s => s.ActivityId))}" : "")}.",
+            properties: new Dictionary<string, object?> { ["resumeCount"] = record.ResumeCount });
+        var snapshot = run.Snapshot();
+        await _writes.EnqueueAsync(d =>
+        {
+            foreach (var s in interrupted)
+            {
+                d.StepExecutions.Update(s);
+            }
+
+            d.Instances.Update(snapshot);
+            d.Journal.Add(entry);
+        });
+        Launch(run);
+    }
+
+    private void Launch(InstanceRun run)
+    {
+        _runs[run.Id] = run;
+        _ = Task.Run(async () =>
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(run.Cancellation.Token, _stopping.Token);
+            var acquired = false;
+            try
+            {
+                await _slots.WaitAsync(linked.Token);
+                acquired = true;
+                await RunAsync(run, linked.Token);
+            }
+            catch (OperationCanceledException) when (linked.IsCancellationRequested)
+            {
+                if (run.CancelRequest is not null)
+                {
+                    await FinishAsync(run, InstanceStatus.Cancelled, null, StepErrorTypes.Cancelled, CancelMessage(run));
+                }
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "Workflow instance {Instance} failed in the runtime", run.Id);
+                await FinishAsync(run, InstanceStatus.Faulted, null, "RuntimeError", e.Message);
+            }
+            finally
+            {
+                if (acquired)
+                {
+                    _slots.Release();
+                }
+
+                _runs.TryRemove(run.Id, out _);
+                run.Finished.TrySetResult();
+            }
+        });
+    }
+
+    private async Task RunAsync(InstanceRun run, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        run.Record.Status = InstanceStatus.Running;
+        run.Record.StartedAt ??= now;
+        run.Record.UpdatedAt = now;
+        await PersistInstanceAsync(run);
+        var running = new Dictionary<string, Task<StepConclusion>>(StringComparer.Ordinal);
+        while (true)
+        {
+            var scheduled = Schedule(run, running, cancellationToken);
+            if (scheduled)
+            {
+                run.Record.CurrentStepsJson = JsonSerializer.Serialize(running.Keys);
+                run.Record.UpdatedAt = _time.GetUtcNow();
+                PostInstance(run);
+            }
+
+            if (running.Count == 0)
+            {
+                break;
+            }
+
+            var finished = await Task.WhenAny(running.Values);
+            var id = running.First(kv => kv.Value == finished).Key;
+            running.Remove(id);
+            var conclusion = await finished;
+            var step = run.Workflow.Steps[id];
+            if (conclusion.Result is { } result)
+            {
+                run.Completed[id] = result;
+                continue;
+            }
+
+            if (conclusion.WasCancelled || cancellationToken.IsCancellationRequested)
+            {
+                await DrainAsync(running);
+                if (run.CancelRequest is not null)
+                {
+                    await FinishAsync(run, InstanceStatus.Cancelled, id, StepErrorTypes.Cancelled, CancelMessage(run));
+                }
+
+                return; // Stopping: the instance stays Running and resumes on the next start.
+            }
+
+            if (step.HandlesFailure)
+            {
+                run.Completed[id] = new StepResult(Outcomes.Failed, new JsonObject
+                {
+                    ["error"] = new JsonObject { ["type"] = conclusion.ErrorType, ["message"] = conclusion.Message },
+                });
+                continue;
+            }
+
+            // An unhandled failure faults the instance: stop the other branches first.
+            if (running.Count > 0)
+            {
+                run.CancelRequest ??= ($"step '{id}' failed", "runtime");
+                await run.Cancellation.CancelAsync();
+                await DrainAsync(running);
+            }
+
+            await FinishAsync(run, InstanceStatus.Faulted, id, conclusion.ErrorType, conclusion.Message);
+            return;
+        }
+
+        var output = new JsonObject();
+        foreach (var s in run.Workflow.Order)
+        {
+            if (run.Completed.TryGetValue(s.Id, out var r))
+            {
+                output[s.Id] = r.Output.DeepClone();
+            }
+        }
+
+        run.Record.OutputJson = output.ToJsonString();
+        await FinishAsync(run, InstanceStatus.Completed, null, null, null);
+    }
+
+    /// <summary>Starts every step whose incoming connections are resolved; skips dead ones. True when anything changed.</summary>
+    private bool Schedule(InstanceRun run, Dictionary<string, Task<StepConclusion>> running, CancellationToken cancellationToken)
+    {
+        var changed = false;
+        bool again;
+        do
+        {
+            again = false;
+            foreach (var step in run.Workflow.Order)
+            {
+                if (run.Completed.ContainsKey(step.Id) || run.Skipped.Contains(step.Id) || running.ContainsKey(step.Id))
+                {
+                    continue;
+                }
+
+                var resolved = true;
+                var fired = step.Incoming.Count == 0;
+                foreach (var (source, port) in step.Incoming)
+                {
+                    if (run.Completed.TryGetValue(source, out var r))
+                    {
+                        fired |= r.Outcome == port;
+                    }
+                    else if (!run.Skipped.Contains(source))
+                    {
+                        resolved = false;
+                        break;
+                    }
+                }
+
+                if (!resolved)
+                {
+                    continue;
+                }
+
+                changed = true;
+                if (fired)
+                {
+                    running[step.Id] = _invoker.RunAsync(run, step, cancellationToken);
+                }
+                else
+                {
+                    run.Skipped.Add(step.Id);
+                    again = true;
+                }
+            }
+        }
+        while (again);
+        return changed;
+    }
+
+    private static async Task DrainAsync(Dictionary<string, Task<StepConclusion>> running)
+    {
+        foreach (var t in running.Values)
+        {
+            await ((Task)t).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        running.Clear();
+    }
+
+    private async Task FinishAsync(InstanceRun run, InstanceStatus status, string? step, string? errorType, string? message)
+    {
+        var now = _time.GetUtcNow();
+        run.Record.Status = status;
+        run.Record.FinishedAt = now;
+        run.Record.UpdatedAt = now;
+        run.Record.CurrentStepsJson = "[]";
+        run.Record.FaultedStep = status == InstanceStatus.Faulted ? step : null;
+        run.Record.ErrorType = errorType;
+        run.Record.ErrorMessage = message;
+        var duration = now - (run.Record.StartedAt ?? run.Record.CreatedAt);
+        var entry = run.Journal(now, status == InstanceStatus.Completed ? LogLevel.Information : LogLevel.Error,
+            $"Instance{status}",
+            status switch
+            {
+                InstanceStatus.Completed => $"Instance completed in {duration.TotalMilliseconds:0.###} ms.",
+                InstanceStatus.Cancelled => $"Instance cancelled: {message}",
+                _ => $"Instance faulted at step '{step}' ({errorType}): {message}",
+            },
+            step,
+            properties: new Dictionary<string, object?> { ["durationMs"] = duration.TotalMilliseconds, ["status"] = status.ToString() });
+        var snapshot = run.Snapshot();
+        await _writes.EnqueueAsync(db =>
+        {
+            WriteQueue.Upsert(db, snapshot, isNew: false, snapshot.Id);
+            db.Journal.Add(entry);
+        });
+        _observers.InstanceChanged(snapshot);
+        _observers.JournalAppended(entry);
+    }
+
+    private async Task PersistInstanceAsync(InstanceRun run)
+    {
+        var snapshot = run.Snapshot();
+        await _writes.EnqueueAsync(db => WriteQueue.Upsert(db, snapshot, isNew: false, snapshot.Id));
+        _observers.InstanceChanged(snapshot);
+    }
+
+    private void PostInstance(InstanceRun run)
+    {
+        var snapshot = run.Snapshot();
+        _writes.Post(db => WriteQueue.Upsert(db, snapshot, isNew: false, snapshot.Id));
+        _observers.InstanceChanged(snapshot);
+    }
+
+    private static string CancelMessage(InstanceRun run) =>
+        run.CancelRequest is { } c ? $"{c.Reason} (by {c.By})" : "cancelled";
+
+    private static JsonObject BindInput(WorkflowDefinition definition, JsonObject input)
+    {
+        var errors = new List<ValidationError>();
+        var bound = new JsonObject();
+        foreach (var (name, _) in input)
+        {
+            if (!definition.Inputs.Any(i => i.Name == name))
+            {
+                var declared = definition.Inputs.Count == 0 ? "it declares no inputs" : $"declared: {string.Join(", ", definition.Inputs.Select(i => i.Name))}";
+                errors.Add(new($"$.input.{name}", $"'{definition.DefinitionId}' has no input '{name}' ({declared})."));
+            }
+        }
+
+        foreach (var declared in definition.Inputs)
+        {
+            input.TryGetPropertyValue(declared.Name, out var value);
+            value ??= declared.Default?.DeepClone();
+            if (value is null)
+            {
+                if (declared.Required)
+                {
+                    errors.Add(new($"$.input.{declared.Name}", $"Input '{declared.Name}' ({declared.Type}) is required."));
+                }
+
+                continue;
+            }
+
+            if (InputTypes.CheckLiteral(declared.Type, null, value) is { } problem)
+            {
+                errors.Add(new($"$.input.{declared.Name}", $"Input '{declared.Name}' has the wrong type: {problem}."));
+                continue;
+            }
+
+            bound[declared.Name] = value.DeepClone();
+        }
+
+        return errors.Count > 0 ? throw new InputInvalidException(errors) : bound;
+    }
+}
+
+/// <summary>No such definition (or version).</summary>
+public sealed class DefinitionNotFoundException(string definitionId, int? version)
+    : Exception(version is null ? $"Workflow definition '{definitionId}' does not exist." : $"Workflow definition '{definitionId}' has no version {version}.")
+{
+    /// <summary>The id asked for.</summary>
+    public string DefinitionId { get; } = definitionId;
+}
+
+/// <summary>A start request's input does not match the definition's declared inputs.</summary>
+public sealed class InputInvalidException(IReadOnlyList<ValidationError> errors)
+    : Exception(string.Join("; ", errors.Select(e => $"{e.Path}: {e.Message}")))
+{
+    /// <summary>The errors.</summary>
+    public IReadOnlyList<ValidationError> Errors { get; } = errors;
+}

@@ -1,0 +1,211 @@
+namespace ModelServeShim.Workflows.Persistence;
+
+/// <summary>One version of a workflow definition.</summary>
+public sealed class DefinitionRecord
+{
+    /// <summary>The definition id.</summary>
+    public string DefinitionId { get; set; } = "";
+
+    /// <summary>The version, from 1.</summary>
+    public int Version { get; set; }
+
+    /// <summary>The name.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The description.</summary>
+    public string? Description { get; set; }
+
+    /// <summary>The definition JSON, with this version.</summary>
+    public string Json { get; set; } = "";
+
+    /// <summary>SHA-256 of the JSON without its version, to detect unchanged saves.</summary>
+    public string ContentHash { get; set; } = "";
+
+    /// <summary>Where it came from: <c>api</c> or <c>file:workflows/x.json</c>.</summary>
+    public string Source { get; set; } = "";
+
+    /// <summary>Who saved it.</summary>
+    public string CreatedBy { get; set; } = "";
+
+    /// <summary>When it was saved.</summary>
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Whether this is the newest version.</summary>
+    public bool IsLatest { get; set; }
+
+    /// <summary>Deleted definitions keep their versions for running instances but cannot start new ones.</summary>
+    public bool IsDeleted { get; set; }
+}
+
+/// <summary>A workflow instance.</summary>
+public sealed class InstanceRecord
+{
+    /// <summary>The instance id.</summary>
+    public string Id { get; set; } = "";
+
+    /// <summary>The definition id.</summary>
+    public string DefinitionId { get; set; } = "";
+
+    /// <summary>The definition version it runs.</summary>
+    public int DefinitionVersion { get; set; }
+
+    /// <summary>The status.</summary>
+    public InstanceStatus Status { get; set; }
+
+    /// <summary>The input JSON.</summary>
+    public string InputJson { get; set; } = "{}";
+
+    /// <summary>The output JSON (step outputs by step id) once finished.</summary>
+    public string? OutputJson { get; set; }
+
+    /// <summary>Ids of the steps running now, as a JSON array.</summary>
+    public string CurrentStepsJson { get; set; } = "[]";
+
+    /// <summary>The correlation id (for deployments, the service id).</summary>
+    public string? CorrelationId { get; set; }
+
+    /// <summary>Who started it.</summary>
+    public string Operator { get; set; } = "";
+
+    /// <summary>When it was created.</summary>
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>When it started running.</summary>
+    public DateTimeOffset? StartedAt { get; set; }
+
+    /// <summary>When it last changed.</summary>
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>When it finished.</summary>
+    public DateTimeOffset? FinishedAt { get; set; }
+
+    /// <summary>The step that faulted it.</summary>
+    public string? FaultedStep { get; set; }
+
+    /// <summary>The error type that faulted or cancelled it.</summary>
+    public string? ErrorType { get; set; }
+
+    /// <summary>The error message.</summary>
+    public string? ErrorMessage { get; set; }
+
+    /// <summary>How many times it was resumed after a restart.</summary>
+    public int ResumeCount { get; set; }
+}
+
+/// <summary>Instance statuses.</summary>
+public enum InstanceStatus
+{
+    /// <summary>Waiting for a free slot.</summary>
+    Pending,
+    /// <summary>Running.</summary>
+    Running,
+    /// <summary>Finished: every reachable step completed.</summary>
+    Completed,
+    /// <summary>A step failed with no <c>Failed</c> connection.</summary>
+    Faulted,
+    /// <summary>Cancelled by a request.</summary>
+    Cancelled,
+}
+
+/// <summary>One attempt of one step.</summary>
+public sealed class StepExecutionRecord
+{
+    /// <summary>The attempt's id.</summary>
+    public Guid Id { get; set; }
+
+    /// <summary>The instance.</summary>
+    public string InstanceId { get; set; } = "";
+
+    /// <summary>The step (activity id).</summary>
+    public string ActivityId { get; set; } = "";
+
+    /// <summary>The activity type.</summary>
+    public string ActivityType { get; set; } = "";
+
+    /// <summary>The attempt number, from 1.</summary>
+    public int Attempt { get; set; }
+
+    /// <summary>The attempt's status.</summary>
+    public StepStatus Status { get; set; }
+
+    /// <summary>When it started.</summary>
+    public DateTimeOffset StartedAt { get; set; }
+
+    /// <summary>When it ended.</summary>
+    public DateTimeOffset? EndedAt { get; set; }
+
+    /// <summary>The error type, when it failed.</summary>
+    public string? ErrorType { get; set; }
+
+    /// <summary>The error message.</summary>
+    public string? ErrorMessage { get; set; }
+
+    /// <summary>Whether the error allowed another attempt.</summary>
+    public bool? Retryable { get; set; }
+
+    /// <summary>The delay before the next attempt, in milliseconds, when one followed.</summary>
+    public double? RetryDelayMs { get; set; }
+
+    /// <summary>True on the attempt that concluded the step.</summary>
+    public bool IsFinal { get; set; }
+
+    /// <summary>The outcome port the step fired (final attempts).</summary>
+    public string? Outcome { get; set; }
+
+    /// <summary>The step's outputs as JSON (final attempts).</summary>
+    public string? OutputJson { get; set; }
+
+    /// <summary>The inputs the attempt ran with, as JSON.</summary>
+    public string? InputJson { get; set; }
+}
+
+/// <summary>Step attempt statuses.</summary>
+public enum StepStatus
+{
+    /// <summary>Running now.</summary>
+    Running,
+    /// <summary>Completed.</summary>
+    Succeeded,
+    /// <summary>Failed (it may be retried).</summary>
+    Failed,
+    /// <summary>Exceeded its timeout.</summary>
+    TimedOut,
+    /// <summary>The instance was cancelled while it ran.</summary>
+    Cancelled,
+    /// <summary>The server stopped while it ran; it ran again on resume.</summary>
+    Interrupted,
+}
+
+/// <summary>A journal entry: what happened, for people.</summary>
+public sealed class JournalRecord
+{
+    /// <summary>Store id.</summary>
+    public long Id { get; set; }
+
+    /// <summary>The instance.</summary>
+    public string InstanceId { get; set; } = "";
+
+    /// <summary>The order within the instance, from 1.</summary>
+    public long Sequence { get; set; }
+
+    /// <summary>When.</summary>
+    public DateTimeOffset Timestamp { get; set; }
+
+    /// <summary>Trace, Debug, Information, Warning, Error or Critical.</summary>
+    public string Level { get; set; } = "Information";
+
+    /// <summary>The step, if any.</summary>
+    public string? ActivityId { get; set; }
+
+    /// <summary>The attempt, if any.</summary>
+    public int? Attempt { get; set; }
+
+    /// <summary>The event name, e.g. <c>StepCompleted</c>.</summary>
+    public string Event { get; set; } = "";
+
+    /// <summary>The message.</summary>
+    public string Message { get; set; } = "";
+
+    /// <summary>Structured properties (operator, duration, parameters) as JSON.</summary>
+    public string? PropertiesJson { get; set; }
+}

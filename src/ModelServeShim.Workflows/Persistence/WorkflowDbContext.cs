@@ -1,0 +1,69 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace ModelServeShim.Workflows.Persistence;
+
+/// <summary>
+/// The runtime's state. The provider (SQLite by default) is chosen where the context is registered, so
+/// another provider (PostgreSQL) needs no change here or in the runtime.
+/// </summary>
+public class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : DbContext(options)
+{
+    /// <summary>Definition versions.</summary>
+    public DbSet<DefinitionRecord> Definitions => Set<DefinitionRecord>();
+
+    /// <summary>Instances.</summary>
+    public DbSet<InstanceRecord> Instances => Set<InstanceRecord>();
+
+    /// <summary>Step attempts.</summary>
+    public DbSet<StepExecutionRecord> StepExecutions => Set<StepExecutionRecord>();
+
+    /// <summary>Journal entries.</summary>
+    public DbSet<JournalRecord> Journal => Set<JournalRecord>();
+
+    /// <inheritdoc />
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(configurationBuilder);
+
+        // Stored as sortable integers so ordering and range filters translate on every provider.
+        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToBinaryConverter>();
+        configurationBuilder.Properties<InstanceStatus>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<StepStatus>().HaveConversion<string>().HaveMaxLength(16);
+    }
+
+    /// <inheritdoc />
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(modelBuilder);
+        modelBuilder.Entity<DefinitionRecord>(e =>
+        {
+            e.ToTable("workflow_definitions");
+            e.HasKey(x => new { x.DefinitionId, x.Version });
+            e.Property(x => x.DefinitionId).HasMaxLength(63);
+            e.HasIndex(x => new { x.DefinitionId, x.IsLatest });
+        });
+        modelBuilder.Entity<InstanceRecord>(e =>
+        {
+            e.ToTable("workflow_instances");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasMaxLength(64);
+            e.HasIndex(x => x.Status);
+            e.HasIndex(x => x.CorrelationId);
+            e.HasIndex(x => new { x.DefinitionId, x.CreatedAt });
+            e.HasIndex(x => x.CreatedAt);
+        });
+        modelBuilder.Entity<StepExecutionRecord>(e =>
+        {
+            e.ToTable("step_executions");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => new { x.InstanceId, x.ActivityId, x.Attempt });
+        });
+        modelBuilder.Entity<JournalRecord>(e =>
+        {
+            e.ToTable("journal_entries");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => new { x.InstanceId, x.Sequence }).IsUnique();
+        });
+    }
+}

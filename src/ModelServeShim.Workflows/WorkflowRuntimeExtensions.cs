@@ -1,0 +1,59 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using ModelServeShim.Workflows.Activities;
+using ModelServeShim.Workflows.Activities.Builtin;
+using ModelServeShim.Workflows.Definitions;
+using ModelServeShim.Workflows.Execution;
+using ModelServeShim.Workflows.Persistence;
+using ModelServeShim.Workflows.Templates;
+
+namespace ModelServeShim.Workflows;
+
+/// <summary>Registers the workflow runtime.</summary>
+public static class WorkflowRuntimeExtensions
+{
+    /// <summary>
+    /// Adds the runtime with its state in the SQLite file <paramref name="databasePath"/>. Hosted services
+    /// run in order: schema migration, workflow file loading, then the engine (which resumes instances).
+    /// </summary>
+    public static IServiceCollection AddWorkflowRuntime(this IServiceCollection services, IConfiguration configuration, string databasePath)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddHttpClient();
+        services.AddPooledDbContextFactory<WorkflowDbContext>(o => o.UseWorkflowSqlite(databasePath));
+        services.AddOptions<WorkflowRuntimeOptions>().Bind(configuration.GetSection(WorkflowRuntimeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<WorkflowFileOptions>().Bind(configuration.GetSection(WorkflowRuntimeOptions.Section));
+        services.AddSingleton(_ =>
+        {
+            var registry = new ActivityRegistry();
+            registry.AddAssembly(typeof(LogActivity).Assembly, "builtin");
+            return registry;
+        });
+        services.AddSingleton<TemplateEngine>();
+        services.AddSingleton<WorkflowCompiler>();
+        services.AddSingleton<DefinitionStore>();
+        services.AddSingleton<WriteQueue>();
+        services.AddSingleton<WorkflowObservers>();
+        services.AddSingleton<WorkflowFileLoader>();
+        services.AddSingleton<WorkflowEngine>();
+        services.AddHostedService<DatabaseMigrator>();
+        services.AddHostedService(sp => sp.GetRequiredService<WorkflowFileLoader>());
+        services.AddHostedService(sp => sp.GetRequiredService<WorkflowEngine>());
+        return services;
+    }
+
+    private sealed class DatabaseMigrator(IDbContextFactory<WorkflowDbContext> factory) : IHostedService
+    {
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            await using var db = await factory.CreateDbContextAsync(cancellationToken);
+            await db.Database.MigrateAsync(cancellationToken);
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,27 @@
+using ModelServeShim.Hosting;
+using ModelServeShim.Security;
+using ModelServeShim.Workflows.Definitions;
+
+namespace ModelServeShim.Apis;
+
+/// <summary>Health, version and the definition schema.</summary>
+public static class SystemApi
+{
+    /// <summary>Maps the endpoints.</summary>
+    public static IEndpointRouteBuilder MapSystemApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).WithTags("System").AllowAnonymous()
+            .WithName("Health").WithSummary("Liveness: answers 200 while the server runs.");
+        var group = app.MapGroup("/api/v1").WithTags("System").RequireAuthorization(Policies.View);
+        group.MapGet("/version", () => TypedResults.Ok(new { version = CommandLine.VersionLine }))
+            .WithName("GetVersion").WithSummary("The server's version line.");
+        group.MapGet("/schemas/workflow-definition.json", () =>
+        {
+            var stream = typeof(SystemApi).Assembly.GetManifestResourceStream("workflow-definition.schema.json")!;
+            return TypedResults.Stream(stream, "application/schema+json");
+        }).WithName("GetWorkflowDefinitionSchema").WithSummary("The JSON Schema of workflow definitions.");
+        group.MapGet("/workflow-files", (WorkflowFileLoader loader) => TypedResults.Ok(new { directory = loader.DirectoryPath, files = loader.Files }))
+            .WithName("ListWorkflowFiles").WithSummary("The definitions loaded from the workflows folder, and why any file was refused.");
+        return app;
+    }
+}

@@ -1,0 +1,86 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using ModelServeShim.Security;
+using ModelServeShim.Workflows;
+
+namespace ModelServeShim.Hosting;
+
+/// <summary>The host's wiring.</summary>
+public static class HostingExtensions
+{
+    /// <summary>Registers everything the server needs.</summary>
+    public static WebApplicationBuilder AddModelServeShim(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+
+        services.AddOptions<ShimOptions>().BindConfiguration(ShimOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ShimOptions>, ShimOptionsValidator>();
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+
+        // Settings are read once here to place the data and bind the port; they are validated above at start.
+        var shim = configuration.GetSection(ShimOptions.Section).Get<ShimOptions>() ?? new ShimOptions();
+        Directory.CreateDirectory(shim.DataDirFullPath);
+        if (!builder.Environment.IsEnvironment("Testing"))
+        {
+            var host = shim.ListenAddress == "*" ? "+" : shim.ListenAddress.Contains(':', StringComparison.Ordinal) ? $"[{shim.ListenAddress}]" : shim.ListenAddress;
+            builder.WebHost.UseUrls($"http://{host}:{shim.Port}");
+        }
+
+        services.AddWorkflowRuntime(configuration, Path.Combine(shim.DataDirFullPath, "modelserveshim.db"));
+
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Policies.View, p => p.RequireRole(Roles.Viewer))
+            .AddPolicy(Policies.Operate, p => p.RequireRole(Roles.Operator))
+            .AddPolicy(Policies.Administer, p => p.RequireRole(Roles.Admin));
+
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+            c.ProblemDetails.Extensions["traceId"] = c.HttpContext.TraceIdentifier);
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+        });
+        services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = 1024 * 1024);
+        services.AddOpenApi();
+        services.AddHostedService<StartupBanner>();
+        return builder;
+    }
+
+    /// <summary>Adds the middleware.</summary>
+    public static WebApplication UseModelServeShim(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode : StatusCodes.Status500InternalServerError,
+        });
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapOpenApi("/openapi/{documentName}.json").RequireAuthorization(Policies.View);
+        return app;
+    }
+
+    private sealed class StartupBanner(IOptions<ShimOptions> shim, IOptions<AuthOptions> auth, ILogger<StartupBanner> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            logger.LogInformation("{Version} listening on {Address}:{Port}; data in {DataDir}; default shimlet {Shimlet}, pipeline {Pipeline}",
+                CommandLine.VersionLine, shim.Value.ListenAddress, shim.Value.Port, shim.Value.DataDirFullPath, shim.Value.Shimlet, shim.Value.Pipeline);
+            if (auth.Value.ApiKeys.Count == 0)
+            {
+                logger.LogWarning("No API keys configured: accepting anonymous requests (as admin) because the server listens on loopback only. Configure Auth:ApiKeys before exposing it.");
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,24 @@
+using ModelServeShim.Apis;
+using ModelServeShim.Hosting;
+
+if (CommandLine.TryRunCommand(args, Console.Out, out var exitCode))
+{
+    return exitCode;
+}
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddCommandLine(args, CommandLine.SwitchMappings);
+builder.AddModelServeShim();
+
+var app = builder.Build();
+app.UseModelServeShim();
+app.MapActivitiesApi();
+app.MapWorkflowDefinitionsApi();
+app.MapWorkflowInstancesApi();
+app.MapSystemApi();
+
+await app.RunAsync();
+return 0;
+
+/// <summary>The program (visible to integration tests).</summary>
+public partial class Program;

@@ -1,0 +1,209 @@
+using System.ComponentModel.DataAnnotations;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using ModelServeShim.Hosting;
+
+namespace ModelServeShim.Security;
+
+/// <summary>Roles, from least to most privileged.</summary>
+public static class Roles
+{
+    /// <summary>Reads everything.</summary>
+    public const string Viewer = "viewer";
+
+    /// <summary>Also deploys, scales, cancels, and edits pipelines.</summary>
+    public const string Operator = "operator";
+
+    /// <summary>Also loads plugins and deletes definitions.</summary>
+    public const string Admin = "admin";
+
+    /// <summary>All roles.</summary>
+    public static readonly IReadOnlyList<string> All = [Viewer, Operator, Admin];
+
+    /// <summary>The roles a role implies (an admin is also an operator and a viewer).</summary>
+    public static IEnumerable<string> Implied(string role) => All.Take(All.ToList().IndexOf(role) + 1);
+}
+
+/// <summary>Authorization policy names.</summary>
+public static class Policies
+{
+    /// <summary>Any authenticated caller.</summary>
+    public const string View = "view";
+
+    /// <summary>Operators and admins.</summary>
+    public const string Operate = "operate";
+
+    /// <summary>Admins.</summary>
+    public const string Administer = "administer";
+}
+
+/// <summary>One API key (section <c>Auth:ApiKeys</c>).</summary>
+public sealed class ApiKeyOptions
+{
+    /// <summary>The key's name: recorded as the operator on everything it does.</summary>
+    [Required]
+    [RegularExpression("^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$", ErrorMessage = "An API key name is 1-64 letters, digits, '.', '_', '@' or '-'.")]
+    public string Name { get; set; } = "";
+
+    /// <summary>The key's hash: <c>sha256:&lt;hex&gt;</c>, from <c>model-serve-shim keys hash &lt;key&gt;</c>.</summary>
+    [Required]
+    [RegularExpression("^sha256:[0-9a-f]{64}$", ErrorMessage = "KeyHash must be 'sha256:' and 64 lower-case hex digits; run 'model-serve-shim keys hash <key>'.")]
+    public string KeyHash { get; set; } = "";
+
+    /// <summary><c>viewer</c>, <c>operator</c> or <c>admin</c>.</summary>
+    [Required]
+    [RegularExpression("^(viewer|operator|admin)$", ErrorMessage = "Role must be viewer, operator or admin.")]
+    public string Role { get; set; } = Roles.Viewer;
+}
+
+/// <summary>Authentication settings (section <c>Auth</c>).</summary>
+public sealed class AuthOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Auth";
+
+    /// <summary>The accepted keys. With none, the server accepts anonymous requests only on loopback.</summary>
+    public List<ApiKeyOptions> ApiKeys { get; set; } = [];
+}
+
+/// <summary>Checks every configured key and the loopback rule at start.</summary>
+public sealed class AuthOptionsValidator(IOptions<ShimOptions> shim) : IValidateOptions<AuthOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, AuthOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        for (var i = 0; i < options.ApiKeys.Count; i++)
+        {
+            var results = new List<ValidationResult>();
+            if (!Validator.TryValidateObject(options.ApiKeys[i], new ValidationContext(options.ApiKeys[i]), results, validateAllProperties: true))
+            {
+                failures.AddRange(results.Select(r => $"Auth:ApiKeys:{i}: {r.ErrorMessage}"));
+            }
+        }
+
+        var duplicate = options.ApiKeys.GroupBy(k => k.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            failures.Add($"Auth:ApiKeys: the name '{duplicate.Key}' is used by more than one key.");
+        }
+
+        if (options.ApiKeys.Count == 0 && !shim.Value.IsLoopbackOnly)
+        {
+            failures.Add($"No API keys are configured (Auth:ApiKeys) but the server would listen on '{shim.Value.ListenAddress}'. "
+                + "Configure at least one key, or listen on localhost (--listen=localhost).");
+        }
+
+        return failures.Count > 0 ? ValidateOptionsResult.Fail(failures) : ValidateOptionsResult.Success;
+    }
+}
+
+/// <summary>Hashes API keys for configuration.</summary>
+public static class ApiKeyHasher
+{
+    /// <summary>The stored form of a key: <c>sha256:&lt;hex&gt;</c>.</summary>
+    public static string Hash(string key) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+}
+
+/// <summary>
+/// Authenticates <c>Authorization: Bearer &lt;key&gt;</c> or <c>X-Api-Key: &lt;key&gt;</c> against the configured
+/// hashes (compared in constant time). With no keys configured (allowed on loopback only), every request is
+/// the admin <c>anonymous</c>.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    IOptions<AuthOptions> auth) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    /// <summary>The scheme name.</summary>
+    public const string SchemeName = "ApiKey";
+
+    /// <summary>The operator name of unauthenticated loopback requests.</summary>
+    public const string Anonymous = "anonymous";
+
+    /// <inheritdoc />
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var keys = auth.Value.ApiKeys;
+        if (keys.Count == 0)
+        {
+            return Task.FromResult(Success(Anonymous, Roles.Admin));
+        }
+
+        string? presented = null;
+        if (Request.Headers.Authorization.FirstOrDefault() is { } header && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            presented = header["Bearer ".Length..].Trim();
+        }
+        else if (Request.Headers.TryGetValue("X-Api-Key", out var apiKey))
+        {
+            presented = apiKey.FirstOrDefault();
+        }
+        else if (Request.Path.StartsWithSegments("/api") && Request.Query.TryGetValue("access_token", out var token)
+            && Request.Headers.Accept.Any(a => a?.Contains("text/event-stream", StringComparison.Ordinal) == true))
+        {
+            // Browsers' EventSource cannot set headers: allow the key as a query parameter for event streams only.
+            presented = token.FirstOrDefault();
+        }
+
+        if (string.IsNullOrEmpty(presented))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        var hash = Encoding.ASCII.GetBytes(ApiKeyHasher.Hash(presented));
+        foreach (var key in keys)
+        {
+            if (CryptographicOperations.FixedTimeEquals(hash, Encoding.ASCII.GetBytes(key.KeyHash)))
+            {
+                return Task.FromResult(Success(key.Name, key.Role));
+            }
+        }
+
+        return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
+    }
+
+    /// <inheritdoc />
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        await Results.Problem(
+            statusCode: 401,
+            title: "Authentication required",
+            detail: "Send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'.").ExecuteAsync(Context);
+    }
+
+    /// <inheritdoc />
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        var role = Context.User.FindAll(ClaimTypes.Role).LastOrDefault()?.Value;
+        await Results.Problem(
+            statusCode: 403,
+            title: "Forbidden",
+            detail: $"Your key's role ({role}) does not allow this request; ask an admin for a key with a higher role.").ExecuteAsync(Context);
+    }
+
+    private AuthenticateResult Success(string name, string role)
+    {
+        var claims = new List<Claim> { new(ClaimTypes.Name, name) };
+        claims.AddRange(Roles.Implied(role).Select(r => new Claim(ClaimTypes.Role, r)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+}
+
+/// <summary>Who is asking.</summary>
+public static class OperatorExtensions
+{
+    /// <summary>The operator name recorded on deploys, transitions and journal entries.</summary>
+    public static string OperatorName(this ClaimsPrincipal user) =>
+        user?.Identity?.Name ?? ApiKeyAuthenticationHandler.Anonymous;
+}
