@@ -259,7 +259,8 @@ public static class GgufReader
 
             if ((long)count * minBytesEach > Remaining)
             {
-                throw Invalid($"it declares {count} {what}, which cannot fit in the {Remaining} bytes left in the file");
+                // A plausible count with too few bytes behind it: the file was cut short (or lies; either way it is unusable).
+                throw new ModelFormatException(ModelErrorCode.TruncatedFile, path, $"'{path}' is truncated or corrupt inside its GGUF header: it declares {count} {what} (at least {(long)count * minBytesEach} bytes) but only {Remaining} bytes are left. Fetch the file again.");
             }
         }
 
@@ -278,9 +279,14 @@ public static class GgufReader
         public string ReadString(string what)
         {
             ulong length = ReadUInt64(what + " length");
-            if (length > (ulong)limits.MaxStringBytes || (long)length > Remaining)
+            if (length > (ulong)limits.MaxStringBytes)
             {
-                throw Invalid($"{what} claims to be {length} bytes long (limit {limits.MaxStringBytes}, {Remaining} bytes left in the file)");
+                throw Invalid($"{what} claims to be {length} bytes long, more than the limit of {limits.MaxStringBytes}");
+            }
+
+            if ((long)length > Remaining)
+            {
+                throw Truncated(what);
             }
 
             int len = (int)length;

@@ -1,0 +1,21 @@
+namespace ModelServeShim.Models.Memory;
+
+/// <summary>Bytes a model needs to serve a given context, summed over all accelerators.</summary>
+/// <param name="WeightBytes">Real tensor bytes.</param>
+/// <param name="KvCacheBytesPerToken">2 × layers × KV heads × head dim × bytes per element.</param>
+/// <param name="ContextLength">Tokens per sequence.</param>
+/// <param name="ConcurrentSequences">Sequences served at once.</param>
+/// <param name="KvCacheBytes">KV cache per token × context × sequences.</param>
+/// <param name="OverheadBytes">Fixed overhead × accelerators + fraction × (weights + KV cache).</param>
+/// <param name="AcceleratorCount">Accelerators the fixed overhead was counted for.</param>
+public sealed record MemoryEstimate(
+    long WeightBytes,
+    long KvCacheBytesPerToken,
+    int ContextLength,
+    int ConcurrentSequences,
+    long KvCacheBytes,
+    long OverheadBytes,
+    int AcceleratorCount)
+{
+    public long TotalBytes => WeightBytes + KvCacheBytes + OverheadBytes;
+}
