@@ -35,12 +35,16 @@ public sealed record ActivityDescriptor
     public required string Source { get; init; }
 
     /// <summary>The CLR type (not serialized).</summary>
+    // Not `required`: System.Text.Json refuses a [JsonIgnore] member marked required ("marked required but does not
+    // specify a setter"), which made every serialization of descriptors throw. The registry always sets it.
     [System.Text.Json.Serialization.JsonIgnore]
-    public required Type ClrType { get; init; }
+    public Type ClrType { get; init; } = null!;
 
     /// <summary>Creates the activity for one attempt (not serialized).</summary>
+    // Not `required`: System.Text.Json refuses a [JsonIgnore] member marked required ("marked required but does not
+    // specify a setter"), which made every serialization of descriptors throw. The registry always sets it.
     [System.Text.Json.Serialization.JsonIgnore]
-    public required Func<IServiceProvider, Activity> Factory { get; init; }
+    public Func<IServiceProvider, Activity> Factory { get; init; } = null!;
 }
 
 /// <summary>One input of an activity type.</summary>
@@ -68,8 +72,10 @@ public sealed record InputDescriptor
     public string? UiHint { get; init; }
 
     /// <summary>The property the value is bound to (not serialized).</summary>
+    // Not `required`: System.Text.Json refuses a [JsonIgnore] member marked required ("marked required but does not
+    // specify a setter"), which made every serialization of descriptors throw. The registry always sets it.
     [System.Text.Json.Serialization.JsonIgnore]
-    public required PropertyInfo Property { get; init; }
+    public PropertyInfo Property { get; init; } = null!;
 }
 
 /// <summary>One output of an activity type.</summary>

@@ -39,7 +39,8 @@ public static class InputTypes
         var ok = kind switch
         {
             "string" => value is JsonValue v && v.GetValueKind() == JsonValueKind.String,
-            "integer" => value is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<long>(out _),
+            "integer" => value is JsonValue v && v.GetValueKind() == JsonValueKind.Number
+                && long.TryParse(v.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
             "number" => value is JsonValue v && v.GetValueKind() == JsonValueKind.Number,
             "boolean" => value is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False,
             "duration" => value is JsonValue v && v.GetValueKind() == JsonValueKind.String && Durations.TryParse(v.GetValue<string>(), out _),

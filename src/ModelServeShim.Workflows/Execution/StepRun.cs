@@ -35,7 +35,16 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await invoker.FinishAttemptAsync(run, _current, StepStatus.Cancelled, StepErrorTypes.Cancelled, "The instance was cancelled or the server stopped while the step ran.", false, null, final: true);
+            if (run.CancelRequest is { } cancel)
+            {
+                await invoker.FinishAttemptAsync(run, _current, StepStatus.Cancelled, StepErrorTypes.Cancelled, $"Cancelled: {cancel.Reason} (by {cancel.By}).", false, null, final: true);
+            }
+            else
+            {
+                // The server is stopping: the step runs again when the instance resumes.
+                await invoker.FinishAttemptAsync(run, _current, StepStatus.Interrupted, StepErrorTypes.Interrupted, "The server stopped while this attempt ran; the step runs again on resume.", true, null, final: false);
+            }
+
             return StepConclusion.Cancelled();
         }
         catch (Exception e)

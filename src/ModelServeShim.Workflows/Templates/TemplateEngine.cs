@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Fluid;
@@ -118,7 +119,9 @@ public sealed class TemplateEngine
             JsonValueKind.String => v.GetValue<string>(),
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            JsonValueKind.Number => v.TryGetValue<long>(out var l) ? l : v.GetValue<double>(),
+            JsonValueKind.Number => long.TryParse(v.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)
+                ? l
+                : double.Parse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture),
             _ => null,
         },
         _ => null,
@@ -148,6 +151,17 @@ public sealed class TemplateEngine
 
                 return array;
             default:
+                if (value.ToObjectValue() is IFluidIndexable indexable)
+                {
+                    var obj = new JsonObject();
+                    foreach (var key in indexable.Keys)
+                    {
+                        obj[key] = indexable.TryGetValue(key, out var item) ? ToJson(item, context) : null;
+                    }
+
+                    return obj;
+                }
+
                 return FromPlain(value.ToObjectValue());
         }
     }

@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
+using ModelServeShim.Workflows.Activities;
+using ModelServeShim.Workflows.Definitions;
+using ModelServeShim.Workflows.Execution;
+using ModelServeShim.Workflows.Persistence;
+
+namespace ModelServeShim.Workflows.Tests.Execution;
+
+/// <summary>The real runtime (SQLite file, hosted services) on a fake clock.</summary>
+public sealed class EngineHarness : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+    private readonly List<IHostedService> _hosted;
+
+    private EngineHarness(string directory, FakeTimeProvider time, int maxConcurrent)
+    {
+        Directory = directory;
+        Time = time;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Workflows:MaxConcurrentInstances"] = maxConcurrent.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Workflows:Directory"] = Path.Combine(directory, "workflows"),
+            ["Workflows:Watch"] = "false",
+        }).Build();
+        _services = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton<TimeProvider>(time)
+            .AddSingleton(Events)
+            .AddSingleton<IWorkflowObserver>(Events)
+            .AddWorkflowRuntime(configuration, Path.Combine(directory, "state.db"))
+            .BuildServiceProvider();
+        _services.GetRequiredService<ActivityRegistry>().AddAssembly(typeof(EngineHarness).Assembly, "tests");
+        _hosted = [.. _services.GetServices<IHostedService>()];
+    }
+
+    public string Directory { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    public EventRecorder Events { get; } = new();
+
+    public WorkflowEngine Engine => _services.GetRequiredService<WorkflowEngine>();
+
+    public static async Task<EngineHarness> StartAsync(string? directory = null, FakeTimeProvider? time = null, int maxConcurrent = 16)
+    {
+        directory ??= System.IO.Directory.CreateTempSubdirectory("mss-engine-").FullName;
+        var harness = new EngineHarness(directory, time ?? new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)), maxConcurrent);
+        foreach (var h in harness._hosted)
+        {
+            await h.StartAsync(CancellationToken.None);
+        }
+
+        return harness;
+    }
+
+    public async Task<int> SaveAsync(string json)
+    {
+        var definition = DefinitionJson.Parse(json, out var error) ?? throw new InvalidOperationException(error!.Message);
+        var saved = await _services.GetRequiredService<DefinitionStore>().SaveAsync(definition, "test", "tester");
+        return saved.Record.Version;
+    }
+
+    public async Task<string> StartAsync(string definitionId, JsonObject? input = null)
+    {
+        var record = await Engine.StartAsync(new StartRequest(definitionId, input, "tester"));
+        return record.Id;
+    }
+
+    public async Task<InstanceRecord> WaitAsync(string instanceId, TimeSpan? timeout = null)
+    {
+        await Engine.WaitAsync(instanceId).WaitAsync(timeout ?? TimeSpan.FromSeconds(30));
+        return await GetInstanceAsync(instanceId);
+    }
+
+    public async Task<InstanceRecord> GetInstanceAsync(string instanceId)
+    {
+        await using var db = await _services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>().CreateDbContextAsync();
+        return await db.Instances.AsNoTracking().SingleAsync(i => i.Id == instanceId);
+    }
+
+    public async Task<List<StepExecutionRecord>> GetStepsAsync(string instanceId)
+    {
+        await using var db = await _services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>().CreateDbContextAsync();
+        var steps = await db.StepExecutions.AsNoTracking().Where(s => s.InstanceId == instanceId).ToListAsync();
+        return [.. steps.OrderBy(s => s.StartedAt).ThenBy(s => s.ActivityId, StringComparer.Ordinal).ThenBy(s => s.Attempt)];
+    }
+
+    public async Task<List<JournalRecord>> GetJournalAsync(string instanceId)
+    {
+        await using var db = await _services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>().CreateDbContextAsync();
+        var entries = await db.Journal.AsNoTracking().Where(j => j.InstanceId == instanceId).ToListAsync();
+        return [.. entries.OrderBy(j => j.Sequence)];
+    }
+
+    /// <summary>Stops the hosted services like a shutdown (running instances stay Running).</summary>
+    public async Task StopAsync()
+    {
+        for (var i = _hosted.Count - 1; i >= 0; i--)
+        {
+            await _hosted[i].StopAsync(CancellationToken.None);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        await _services.DisposeAsync();
+    }
+}
+
+/// <summary>Records runtime events so tests can wait for a step state instead of sleeping.</summary>
+public sealed class EventRecorder : IWorkflowObserver
+{
+    private readonly ConcurrentQueue<StepExecutionRecord> _steps = new();
+    private readonly SemaphoreSlim _signal = new(0);
+
+    public void OnStepChanged(InstanceRecord instance, StepExecutionRecord step)
+    {
+        _steps.Enqueue(step);
+        _signal.Release();
+    }
+
+    /// <summary>Waits until a step event matches.</summary>
+    public async Task<StepExecutionRecord> WaitForStepAsync(Func<StepExecutionRecord, bool> match, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var found = _steps.FirstOrDefault(match);
+            if (found is not null)
+            {
+                return found;
+            }
+
+            await _signal.WaitAsync(cts.Token);
+        }
+    }
+}
