@@ -17,8 +17,16 @@ app.MapWorkflowDefinitionsApi();
 app.MapWorkflowInstancesApi();
 app.MapSystemApi();
 
-await app.RunAsync();
-return 0;
+try
+{
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception e) when (ConfigurationErrors.From(e) is { Count: > 0 } failures)
+{
+    await Console.Error.WriteLineAsync($"model-serve-shim: invalid configuration: {string.Join(" ", failures)}");
+    return 2;
+}
 
 /// <summary>The program (visible to integration tests).</summary>
 public partial class Program;

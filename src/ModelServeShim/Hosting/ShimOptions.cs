@@ -11,21 +11,21 @@ public sealed class ShimOptions
     public const string Section = "ModelServeShim";
 
     /// <summary>The HTTP port (<c>--port</c>). Default 8080.</summary>
-    [Range(1, 65535)]
+    [Range(1, 65535, ErrorMessage = "ModelServeShim:Port (--port) must be between 1 and 65535.")]
     public int Port { get; set; } = 8080;
 
     /// <summary>The address to listen on (<c>--listen</c>): <c>localhost</c> (default), an IP, or <c>*</c> for all.</summary>
-    [Required]
+    [Required(ErrorMessage = "ModelServeShim:ListenAddress (--listen) is required.")]
     public string ListenAddress { get; set; } = "localhost";
 
     /// <summary>The default shimlet for deployments (<c>--shimlet</c>). Default <c>local</c>.</summary>
     [Required]
-    [RegularExpression("^[a-z0-9][a-z0-9-]{0,62}$", ErrorMessage = "Shimlet must be a lower-case name such as k8s, local or docker.")]
+    [RegularExpression("^[a-z0-9][a-z0-9-]{0,62}$", ErrorMessage = "ModelServeShim:Shimlet (--shimlet) must be a lower-case name such as k8s, local or docker.")]
     public string Shimlet { get; set; } = "local";
 
     /// <summary>The default pipeline for deployments (<c>--pipeline</c>). Default <c>opensourcellm</c>.</summary>
     [Required]
-    [RegularExpression("^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$", ErrorMessage = "Pipeline must be a workflow definition id such as opensourcellm.")]
+    [RegularExpression("^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$", ErrorMessage = "ModelServeShim:Pipeline (--pipeline) must be a workflow definition id such as opensourcellm.")]
     public string Pipeline { get; set; } = "opensourcellm";
 
     /// <summary>Where state lives (<c>--data-dir</c>); default <c>data</c> under the working directory.</summary>
