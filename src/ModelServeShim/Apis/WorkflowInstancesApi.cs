@@ -170,7 +170,7 @@ public static class WorkflowInstancesApi
         if (!engine.Cancel(id, reason, http.User.OperatorName()))
         {
             return Problems.Conflict($"Instance '{id}' is {instance.Status}; only Pending or Running instances can be cancelled.",
-                new Dictionary<string, object?> { ["status"] = instance.Status.ToString() });
+                new Dictionary<string, object?> { ["instanceStatus"] = instance.Status.ToString() });
         }
 
         return TypedResults.Accepted($"/api/v1/workflow-instances/{id}", InstanceSummary.From(instance));
