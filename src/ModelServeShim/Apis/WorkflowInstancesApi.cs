@@ -167,7 +167,10 @@ public static class WorkflowInstancesApi
             return NotFound(id);
         }
 
-        if (!engine.Cancel(id, reason, http.User.OperatorName()))
+        // A stored final status is final: the engine keeps a finished run registered until just after its
+        // last commit, and must not accept a cancel for it in that window.
+        var finished = instance.Status is not (InstanceStatus.Pending or InstanceStatus.Running);
+        if (finished || !engine.Cancel(id, reason, http.User.OperatorName()))
         {
             return Problems.Conflict($"Instance '{id}' is {instance.Status}; only Pending or Running instances can be cancelled.",
                 new Dictionary<string, object?> { ["instanceStatus"] = instance.Status.ToString() });
