@@ -1,0 +1,30 @@
+using ModelServeShim.Bench.Engine;
+
+namespace ModelServeShim.Bench;
+
+/// <summary>Parses the command line: <c>engine [--quick]</c>.</summary>
+internal static class BenchCommand
+{
+    private const string Usage = """
+        Usage: dotnet run -c Release --project bench/ModelServeShim.Bench -- engine [--quick]
+
+          engine   Workflow engine overhead: persisted 5-step no-op instances at concurrency 1, 16 and 256,
+                   then the same workflow on WorkflowCore 3.22 (default and tuned options). Writes the
+                   "Workflow engine overhead" section of docs/benchmarks.md.
+          --quick  A smoke run with small N; prints the table and leaves docs/benchmarks.md alone.
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output)
+    {
+        var quick = args.Contains("--quick", StringComparer.Ordinal);
+        var rest = args.Where(a => a != "--quick").ToArray();
+        if (rest is not ["engine"])
+        {
+            await output.WriteLineAsync(Usage);
+            return 2;
+        }
+
+        var ok = await EngineSuite.RunAsync(quick, output);
+        return ok ? 0 : 1;
+    }
+}

@@ -1,0 +1,3 @@
+using ModelServeShim.Bench;
+
+return await BenchCommand.RunAsync(args, Console.Out);
