@@ -88,7 +88,17 @@ public static class WorkflowDefinitionsApi
         string? body;
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync(ct);
+            IFormCollection form;
+            try
+            {
+                form = await request.ReadFormAsync(ct);
+            }
+            catch (Exception e) when (e is InvalidDataException || (e is IOException && e is not BadHttpRequestException))
+            {
+                // Over the multipart limit, no boundary, or cut short: the caller's mistake, not ours.
+                return Problems.BadRequest("file", $"The multipart body could not be read ({e.Message}); send one field named 'file' of at most {MaxDefinitionBytes} bytes.");
+            }
+
             var file = form.Files.GetFile("file");
             if (file is null)
             {
