@@ -28,7 +28,7 @@ internal sealed class StepInvoker(
     public Task<StepConclusion> RunAsync(InstanceRun run, CompiledStep step, CancellationToken cancellationToken) =>
         new StepRun(this, run, step).ExecuteAsync(cancellationToken);
 
-    public async Task<StepExecutionRecord> BeginAttemptAsync(InstanceRun run, CompiledStep step, int attempt)
+    public Task<StepExecutionRecord> BeginAttemptAsync(InstanceRun run, CompiledStep step, int attempt)
     {
         var record = new StepExecutionRecord
         {
@@ -41,9 +41,13 @@ internal sealed class StepInvoker(
             StartedAt = timeProvider.GetUtcNow(),
         };
         var copy = Copy(record);
-        await writes.EnqueueAsync(db => WriteQueue.Upsert(db, copy, isNew: true, copy.Id));
+
+        // Queued, not awaited: the start commits with the writer's next batch, always before this attempt's
+        // conclusion (the queue is FIFO), and the conclusion is awaited. A crash in between loses at most
+        // the record of an attempt that had not concluded; the step runs again on resume either way.
+        writes.Post(db => WriteQueue.Upsert(db, copy, isNew: true, copy.Id));
         observers.StepChanged(run, copy);
-        return record;
+        return Task.FromResult(record);
     }
 
     public async Task SucceedAttemptAsync(InstanceRun run, StepExecutionRecord record, StepResult result, TimeSpan elapsed)
