@@ -79,9 +79,11 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IAsyncLifetime
         var inFlight = await Task.WhenAny(counter.SlowSeen, Task.Delay(TimeSpan.FromSeconds(30)));
         Assert.True(inFlight == counter.SlowSeen, $"/slow was never called (hits: {counter.Describe()}).\n{first.Output}");
         Assert.Equal(1, counter.Hits("/first"));
-        var beforeKill = await _client.GetInstanceAsync(id);
+
+        // Attempt starts are queued (group commit), not awaited: wait until the in-flight attempt is stored too.
+        var beforeKill = await _client.WaitForInstanceAsync(
+            id, d => d.StepsOf("slow").Any(s => s["status"]!.GetValue<string>() == "Running"), "showing the slow attempt Running", TimeSpan.FromSeconds(5));
         Assert.Equal("Running", beforeKill.Status());
-        Assert.Equal("Running", Assert.Single(beforeKill.StepsOf("slow"))["status"]!.GetValue<string>());
 
         first.Kill();
         Assert.True(first.HasExited);
