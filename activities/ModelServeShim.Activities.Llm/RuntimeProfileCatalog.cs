@@ -1,0 +1,264 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+
+namespace ModelServeShim.Activities.Llm;
+
+/// <summary>
+/// The runtime profiles: the built-ins (<see cref="BuiltIn"/>) with <c>Runtimes:Profiles</c> merged onto
+/// them, and the default runtime per model format. Profiles are data; adding a runtime is configuration.
+/// </summary>
+public sealed partial class RuntimeProfileCatalog
+{
+    /// <summary>The placeholders an argument or environment value may use.</summary>
+    public static readonly IReadOnlyList<string> Placeholders =
+    [
+        "modelFile", "port", "contextLength", "servedModelName", "modelName", "serviceId", "format",
+        "acceleratorCount", "tensorParallelSize", "gpuLayers",
+    ];
+
+    private static readonly string[] KnownFormats = ["gguf", "safetensors"];
+
+    private readonly Dictionary<string, RuntimeProfile> _profiles;
+    private readonly Dictionary<string, string> _defaults;
+
+    /// <summary>Builds the catalog from options (validated at start by <see cref="RuntimeOptionsValidator"/>).</summary>
+    public RuntimeProfileCatalog(IOptions<RuntimeOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var (profiles, defaults, errors) = Build(options.Value);
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(RuntimeOptions.SectionName, typeof(RuntimeOptions), errors);
+        }
+
+        _profiles = profiles;
+        _defaults = defaults;
+    }
+
+    /// <summary>The built-in profiles.</summary>
+    public static IReadOnlyList<RuntimeProfile> BuiltIn { get; } =
+    [
+        new(
+            "llama-cpp",
+            ["gguf"],
+            "ghcr.io/ggml-org/llama.cpp:server",
+            "ghcr.io/ggml-org/llama.cpp:server-cuda",
+            ["/app/llama-server"],
+            ["--model", "{{ modelFile }}", "--host", "0.0.0.0", "--port", "{{ port }}", "--ctx-size", "{{ contextLength }}",
+             "--alias", "{{ servedModelName }}", "-ngl", "{{ gpuLayers }}"],
+            new Dictionary<string, string>(),
+            8080,
+            "/health",
+            TimeSpan.FromMinutes(10)),
+        new(
+            "vllm",
+            ["safetensors"],
+            "vllm/vllm-openai",
+            "vllm/vllm-openai",
+            [],
+            ["--model", "{{ modelFile }}", "--served-model-name", "{{ servedModelName }}", "--tensor-parallel-size", "{{ tensorParallelSize }}",
+             "--max-model-len", "{{ contextLength }}", "--host", "0.0.0.0", "--port", "{{ port }}"],
+            new Dictionary<string, string>(),
+            8000,
+            "/health",
+            TimeSpan.FromMinutes(20)),
+        new(
+            "sglang",
+            ["safetensors"],
+            "lmsysorg/sglang",
+            "lmsysorg/sglang",
+            ["python3", "-m", "sglang.launch_server"],
+            ["--model-path", "{{ modelFile }}", "--served-model-name", "{{ servedModelName }}", "--tp", "{{ tensorParallelSize }}",
+             "--context-length", "{{ contextLength }}", "--host", "0.0.0.0", "--port", "{{ port }}"],
+            new Dictionary<string, string>(),
+            30000,
+            "/health",
+            TimeSpan.FromMinutes(20)),
+    ];
+
+    /// <summary>The built-in default runtime per format.</summary>
+    public static IReadOnlyDictionary<string, string> BuiltInDefaults { get; } =
+        new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["gguf"] = "llama-cpp", ["safetensors"] = "vllm" };
+
+    /// <summary>Every profile, sorted by name.</summary>
+    public IReadOnlyList<RuntimeProfile> Profiles => [.. _profiles.Values.OrderBy(p => p.Name, StringComparer.Ordinal)];
+
+    /// <summary>Finds a profile by name (case-insensitive).</summary>
+    public bool TryGet(string name, out RuntimeProfile profile) => _profiles.TryGetValue(name, out profile!);
+
+    /// <summary>The runtime used for <paramref name="format"/> when none is requested, or null when no profile serves it.</summary>
+    public RuntimeProfile? DefaultFor(string format) =>
+        _defaults.TryGetValue(format, out var name) ? _profiles[name]
+        : _profiles.Values.OrderBy(p => p.Name, StringComparer.Ordinal).FirstOrDefault(p => p.Accepts(format));
+
+    /// <summary>
+    /// Renders templates: an element that is exactly one placeholder becomes the value, as one element;
+    /// anything else is copied as is (validation refused any other use of braces at start).
+    /// </summary>
+    public static IReadOnlyList<string> Render(IReadOnlyList<string> templates, IReadOnlyDictionary<string, string> values)
+    {
+        ArgumentNullException.ThrowIfNull(templates);
+        ArgumentNullException.ThrowIfNull(values);
+        return [.. templates.Select(t => RenderOne(t, values))];
+    }
+
+    /// <summary>Renders one element (see <see cref="Render"/>).</summary>
+    public static string RenderOne(string template, IReadOnlyDictionary<string, string> values)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        ArgumentNullException.ThrowIfNull(values);
+        var match = Placeholder().Match(template);
+        return match.Success ? values[match.Groups[1].Value] : template;
+    }
+
+    /// <summary>Merges the options onto the built-ins and lists every problem, naming the configuration key.</summary>
+    internal static (Dictionary<string, RuntimeProfile> Profiles, Dictionary<string, string> Defaults, List<string> Errors) Build(RuntimeOptions options)
+    {
+        var errors = new List<string>();
+        var profiles = BuiltIn.ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, configured) in options.Profiles)
+        {
+            string key = $"{RuntimeOptions.SectionName}:Profiles:{name}";
+            if (!ProfileName().IsMatch(name))
+            {
+                errors.Add($"{key}: a profile name is lower-case letters, digits and '-' (e.g. 'llama-cpp').");
+                continue;
+            }
+
+            profiles.TryGetValue(name, out var baseProfile);
+            if (baseProfile is null)
+            {
+                if (configured.Formats is null || string.IsNullOrWhiteSpace(configured.Image) || configured.Port is null)
+                {
+                    errors.Add($"{key}: a new profile needs Formats, Image and Port.");
+                    continue;
+                }
+            }
+
+            string image = configured.Image ?? baseProfile!.Image;
+            profiles[name] = new RuntimeProfile(
+                baseProfile?.Name ?? name,
+                configured.Formats is { } formats ? [.. formats.Select(f => f.ToLowerInvariant())] : baseProfile!.Formats,
+                image,
+                configured.AcceleratorImage ?? (configured.Image is not null ? image : baseProfile!.AcceleratorImage),
+                configured.Command ?? baseProfile?.Command ?? [],
+                configured.Args ?? baseProfile?.Args ?? [],
+                configured.Environment ?? baseProfile?.Environment ?? new Dictionary<string, string>(),
+                configured.Port ?? baseProfile!.Port,
+                configured.HealthPath ?? baseProfile?.HealthPath ?? "/health",
+                configured.StartupTimeout ?? baseProfile?.StartupTimeout ?? TimeSpan.FromMinutes(10));
+        }
+
+        foreach (var profile in profiles.Values)
+        {
+            Check(profile, $"{RuntimeOptions.SectionName}:Profiles:{profile.Name}", errors);
+        }
+
+        var defaults = new Dictionary<string, string>(BuiltInDefaults, StringComparer.OrdinalIgnoreCase);
+        foreach (var (format, name) in options.Defaults)
+        {
+            defaults[format] = name;
+        }
+
+        foreach (var (format, name) in defaults)
+        {
+            string key = $"{RuntimeOptions.SectionName}:Defaults:{format}";
+            if (!KnownFormats.Contains(format, StringComparer.OrdinalIgnoreCase))
+            {
+                errors.Add($"{key}: unknown format '{format}'; use {string.Join(" or ", KnownFormats)}.");
+            }
+            else if (!profiles.TryGetValue(name, out var profile))
+            {
+                errors.Add($"{key}: no runtime profile '{name}' (known: {string.Join(", ", profiles.Keys.Order(StringComparer.Ordinal))}).");
+            }
+            else if (!profile.Accepts(format))
+            {
+                errors.Add($"{key}: profile '{name}' does not serve {format} (its Formats: {string.Join(", ", profile.Formats)}).");
+            }
+        }
+
+        if (!options.ModelMountPath.StartsWith('/') || options.ModelMountPath.TrimEnd('/').Length == 0)
+        {
+            errors.Add($"{RuntimeOptions.SectionName}:ModelMountPath '{options.ModelMountPath}' must be an absolute directory other than '/'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.DefaultCpu) || string.IsNullOrWhiteSpace(options.DefaultMemory))
+        {
+            errors.Add($"{RuntimeOptions.SectionName}:DefaultCpu and :DefaultMemory must not be empty.");
+        }
+
+        return (profiles, defaults, errors);
+    }
+
+    private static void Check(RuntimeProfile profile, string key, List<string> errors)
+    {
+        if (profile.Formats.Count == 0 || profile.Formats.Any(f => !KnownFormats.Contains(f, StringComparer.Ordinal)))
+        {
+            errors.Add($"{key}:Formats must list one or more of {string.Join(", ", KnownFormats)} (has: {string.Join(", ", profile.Formats)}).");
+        }
+
+        if (string.IsNullOrWhiteSpace(profile.Image) || profile.Image.Any(char.IsWhiteSpace))
+        {
+            errors.Add($"{key}:Image must be an image reference without spaces.");
+        }
+
+        if (profile.Port is < 1 or > 65535)
+        {
+            errors.Add($"{key}:Port {profile.Port.ToString(CultureInfo.InvariantCulture)} must be between 1 and 65535.");
+        }
+
+        if (!profile.HealthPath.StartsWith('/'))
+        {
+            errors.Add($"{key}:HealthPath '{profile.HealthPath}' must start with '/'.");
+        }
+
+        if (profile.StartupTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{key}:StartupTimeout must be positive.");
+        }
+
+        for (int i = 0; i < profile.Command.Count; i++)
+        {
+            if (HasBraces(profile.Command[i]))
+            {
+                errors.Add($"{key}:Command:{i} '{profile.Command[i]}': the command takes no placeholders; put values in Args.");
+            }
+        }
+
+        for (int i = 0; i < profile.Args.Count; i++)
+        {
+            CheckTemplate(profile.Args[i], $"{key}:Args:{i}", errors);
+        }
+
+        foreach (var (name, value) in profile.Environment)
+        {
+            CheckTemplate(value, $"{key}:Environment:{name}", errors);
+        }
+    }
+
+    private static void CheckTemplate(string template, string key, List<string> errors)
+    {
+        var match = Placeholder().Match(template);
+        if (match.Success)
+        {
+            if (!Placeholders.Contains(match.Groups[1].Value, StringComparer.Ordinal))
+            {
+                errors.Add($"{key}: unknown placeholder '{match.Groups[1].Value}'; known: {string.Join(", ", Placeholders)}.");
+            }
+        }
+        else if (HasBraces(template))
+        {
+            errors.Add($"{key} '{template}': a placeholder must be the whole argument (e.g. \"--port\", \"{{{{ port }}}}\", not \"--port={{{{ port }}}}\"), so values are never spliced into text.");
+        }
+    }
+
+    private static bool HasBraces(string text) =>
+        text.Contains("{{", StringComparison.Ordinal) || text.Contains("}}", StringComparison.Ordinal);
+
+    [GeneratedRegex(@"^\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}$", RegexOptions.CultureInvariant)]
+    private static partial Regex Placeholder();
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    private static partial Regex ProfileName();
+}
