@@ -15,6 +15,7 @@ app.UseModelServeShim();
 app.MapActivitiesApi();
 app.MapWorkflowDefinitionsApi();
 app.MapWorkflowInstancesApi();
+app.MapModServApi();
 app.MapSystemApi();
 
 try

@@ -31,7 +31,8 @@ public sealed class WorkflowRuntimeOptions
 /// <param name="Operator">Who asks.</param>
 /// <param name="Version">A version; null for the latest.</param>
 /// <param name="CorrelationId">A caller's id (for deployments, the service id).</param>
-public sealed record StartRequest(string DefinitionId, JsonObject? Input, string Operator, int? Version = null, string? CorrelationId = null);
+/// <param name="InstanceId">The id to give the instance (so a caller can record it before the first step runs); null for a new one.</param>
+public sealed record StartRequest(string DefinitionId, JsonObject? Input, string Operator, int? Version = null, string? CorrelationId = null, string? InstanceId = null);
 
 /// <summary>
 /// Starts, runs, cancels and resumes workflow instances. An instance walks its flowchart: a step runs once
@@ -93,7 +94,7 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
         var now = _time.GetUtcNow();
         var record = new InstanceRecord
         {
-            Id = Guid.CreateVersion7().ToString("N"),
+            Id = request.InstanceId ?? NewInstanceId(),
             DefinitionId = workflow.DefinitionId,
             DefinitionVersion = workflow.Version,
             Status = InstanceStatus.Pending,
@@ -462,6 +463,9 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
         _writes.Post(db => WriteQueue.Upsert(db, snapshot, isNew: false, snapshot.Id));
         _observers.InstanceChanged(snapshot);
     }
+
+    /// <summary>A new, time-ordered instance id.</summary>
+    public static string NewInstanceId() => Guid.CreateVersion7().ToString("N");
 
     private static string CancelMessage(InstanceRun run) =>
         run.CancelRequest is { } c ? $"{c.Reason} (by {c.By})" : "cancelled";

@@ -2,7 +2,9 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using ModelServeShim.ControlPlane;
 using ModelServeShim.Security;
+using Prometheus;
 using ModelServeShim.Workflows;
 
 namespace ModelServeShim.Hosting;
@@ -31,7 +33,9 @@ public static class HostingExtensions
             builder.WebHost.UseUrls($"http://{host}:{shim.Port}");
         }
 
-        services.AddWorkflowRuntime(configuration, Path.Combine(shim.DataDirFullPath, "modelserveshim.db"));
+        var databasePath = Path.Combine(shim.DataDirFullPath, "modelserveshim.db");
+        services.AddWorkflowRuntime(configuration, databasePath);
+        services.AddControlPlane(configuration, databasePath);
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -63,7 +67,9 @@ public static class HostingExtensions
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseHttpMetrics();
         app.MapOpenApi("/openapi/{documentName}.json").RequireAuthorization(Policies.View);
+        app.MapMetrics("/metrics").RequireAuthorization(Policies.View);
         return app;
     }
 

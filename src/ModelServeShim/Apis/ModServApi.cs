@@ -1,0 +1,403 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using ModelServeShim.ControlPlane;
+using ModelServeShim.Security;
+using ModelServeShim.Workflows.Execution;
+using ModelServeShim.Workflows.Persistence;
+
+namespace ModelServeShim.Apis;
+
+/// <summary>The brief's envelope: <c>code</c> 0 with <c>data</c>, or a non-zero <c>code</c> (the HTTP status) with a message and field errors.</summary>
+/// <param name="Code">0 on success; otherwise the HTTP status.</param>
+/// <param name="Data">The payload.</param>
+/// <param name="Message">What went wrong (errors only).</param>
+/// <param name="Errors">Per-field problems (errors only).</param>
+public sealed record Envelope<T>(int Code, T? Data, string? Message = null, IReadOnlyList<FieldError>? Errors = null);
+
+/// <summary>The deploy answer, as in the brief.</summary>
+public sealed record DeployAccepted(string ServiceId, string CurrentStep, IReadOnlyList<string> TotalSteps);
+
+/// <summary>A state history entry.</summary>
+public sealed record HistoryEntry(DateTimeOffset At, ServiceState? From, ServiceState To, string Reason, string Operator);
+
+/// <summary>A service in lists.</summary>
+public sealed record ServiceSummary(
+    string ServiceId, string ModelName, ServiceState State, string Shimlet, string Pipeline, int Replicas,
+    string? AcceleratorType, int AcceleratorCount, string? Endpoint, string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    internal static ServiceSummary From(ServiceRecord s) => new(
+        s.Id, s.ModelName, s.State, s.Shimlet, s.Pipeline, s.Replicas, s.AcceleratorType, s.AcceleratorCount, s.Endpoint, s.CreatedBy, s.CreatedAt, s.UpdatedAt);
+}
+
+/// <summary>The last error and its diagnosis.</summary>
+public sealed record ServiceError(string? Type, string? Message, string? Step);
+
+/// <summary>Everything known about a service.</summary>
+public sealed record ServiceDetail(
+    ServiceSummary Service, string ModelFile, string? Namespace, JsonNode? Request, string? InstanceId, string? CurrentStep,
+    JsonNode? Model, JsonNode? Memory, JsonNode? ResourceIds, ServiceError? LastError, IReadOnlyList<HistoryEntry> History);
+
+/// <summary>One pipeline step as the dashboard shows it.</summary>
+public sealed record PipelineStep(
+    string Name, string Type, string Status, int Attempts, double? DurationMs, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt,
+    string? Outcome, ServiceError? Error, IReadOnlyList<StepAttempt> AttemptDetails);
+
+/// <summary>A service's pipeline run.</summary>
+public sealed record PipelineView(string? InstanceId, string Pipeline, int? Version, InstanceStatus? Status, IReadOnlyList<PipelineStep> Steps);
+
+/// <summary>A scale request.</summary>
+/// <param name="ReplicaCount">The replicas wanted.</param>
+public sealed record ScaleRequest(int? ReplicaCount);
+
+/// <summary><c>/api/v1/modserv</c>: the brief's model-service API.</summary>
+public static class ModServApi
+{
+    private const int MaxBody = 64 * 1024;
+
+    /// <summary>Maps the endpoints.</summary>
+    public static IEndpointRouteBuilder MapModServApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/modserv").WithTags("Model services").RequireAuthorization(Policies.View);
+        group.MapPost("/deploy", DeployAsync).RequireAuthorization(Policies.Operate).WithName("Deploy")
+            .WithSummary("Deploys a model through a pipeline; answers at once with the service id and the pipeline's steps.")
+            .Accepts<DeployRequest>("application/json")
+            .Produces<Envelope<DeployAccepted>>().Produces<Envelope<object>>(400).Produces<Envelope<object>>(409);
+        group.MapGet("/", ListAsync).WithName("ListServices").WithSummary("Model services; filter by state, model, shimlet.")
+            .Produces<Envelope<List<ServiceSummary>>>();
+        group.MapGet("/{serviceId}", GetAsync).WithName("GetService")
+            .WithSummary("State, history, model facts, resources, endpoint, resource ids and the last error with its diagnosis.")
+            .Produces<Envelope<ServiceDetail>>().Produces<Envelope<object>>(404);
+        group.MapGet("/{serviceId}/pipeline", PipelineAsync).WithName("GetServicePipeline")
+            .WithSummary("Each step: status, attempts, durations, error.").Produces<Envelope<PipelineView>>();
+        group.MapGet("/{serviceId}/pipeline/logs", LogsAsync).WithName("GetServicePipelineLogs")
+            .WithSummary("The pipeline's journal (operator, duration, parameters on each entry); ?follow=true streams new entries as server-sent events.")
+            .Produces<Envelope<PagedResult<JournalEntry>>>();
+        group.MapGet("/{serviceId}/manifests", ManifestsAsync).WithName("GetServiceManifests")
+            .WithSummary("The rendered, shimlet-neutral deployment spec (what was or will be applied).").Produces<Envelope<JsonNode>>();
+        group.MapDelete("/{serviceId}", UndeployAsync).RequireAuthorization(Policies.Operate).WithName("Undeploy")
+            .WithSummary("Cancels a running pipeline, removes the service's resources, ends in Stopped.").Produces<Envelope<ServiceSummary>>();
+        group.MapPost("/{serviceId}/scale", ScaleAsync).RequireAuthorization(Policies.Operate).WithName("Scale")
+            .WithSummary("Sets the replica count of a Running or Degraded service.").Produces<Envelope<ServiceSummary>>();
+        group.MapPost("/{serviceId}/redeploy", RedeployAsync).RequireAuthorization(Policies.Operate).WithName("Redeploy")
+            .WithSummary("Runs the pipeline again with the stored request (e.g. after a failure or a changed definition).").Produces<Envelope<DeployAccepted>>();
+        return app;
+    }
+
+    internal static IResult Error(int status, string message, IReadOnlyList<FieldError>? errors = null) =>
+        Results.Json(new Envelope<object>(status, null, message, errors ?? []), statusCode: status);
+
+    private static IResult Ok<T>(T data) => Results.Json(new Envelope<T>(0, data));
+
+    private static async Task<IResult> DeployAsync(HttpRequest request, ServiceManager services, CancellationToken ct)
+    {
+        var body = await Problems.ReadBodyAsync(request, MaxBody, ct);
+        if (body is null)
+        {
+            return Error(413, $"The request body is larger than {MaxBody} bytes.");
+        }
+
+        var deploy = DeployRequestValidator.Parse(body, out var parseError);
+        if (deploy is null)
+        {
+            return Error(400, "The request body is not a valid deploy request.", [parseError!]);
+        }
+
+        try
+        {
+            var result = await services.DeployAsync(deploy, request.HttpContext.User.OperatorName(), ct);
+            return Ok(new DeployAccepted(result.Service.Id, result.Steps.FirstOrDefault() ?? "", result.Steps));
+        }
+        catch (ServiceRequestInvalidException e)
+        {
+            return Error(400, "The deploy request is invalid.", e.Errors);
+        }
+        catch (ServiceStateConflictException e)
+        {
+            return Error(409, e.Message);
+        }
+    }
+
+    private static async Task<IResult> ListAsync(
+        IDbContextFactory<ControlPlaneDbContext> db, [FromQuery] string? state, [FromQuery] string? model, [FromQuery] string? shimlet, CancellationToken ct)
+    {
+        await using var context = await db.CreateDbContextAsync(ct);
+        var query = context.Services.AsNoTracking();
+        if (state is not null)
+        {
+            if (!Enum.TryParse<ServiceState>(state, ignoreCase: true, out var s) || !Enum.IsDefined(s))
+            {
+                return Error(400, "Unknown state.", [new FieldError("state", $"Use one of {string.Join(", ", Enum.GetNames<ServiceState>())}.")]);
+            }
+
+            query = query.Where(x => x.State == s);
+        }
+
+        if (model is not null)
+        {
+            query = query.Where(x => x.ModelName == model);
+        }
+
+        if (shimlet is not null)
+        {
+            query = query.Where(x => x.Shimlet == shimlet);
+        }
+
+        var items = await query.OrderByDescending(x => x.CreatedAt).Take(1000).ToListAsync(ct);
+        return Ok(items.Select(ServiceSummary.From).ToList());
+    }
+
+    private static async Task<IResult> GetAsync(
+        string serviceId, ServiceManager services, IDbContextFactory<ControlPlaneDbContext> db, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
+    {
+        var service = await services.GetAsync(serviceId, ct);
+        if (service is null)
+        {
+            return NotFound(serviceId);
+        }
+
+        await using var context = await db.CreateDbContextAsync(ct);
+        var history = await context.Transitions.AsNoTracking().Where(t => t.ServiceId == serviceId).OrderBy(t => t.Id).ToListAsync(ct);
+        var outputs = service.InstanceId is null ? [] : await services.FinalOutputsAsync(service.InstanceId, ct);
+        JsonNode? Output(string type, string name) =>
+            outputs.Values.Where(o => o.ActivityType == type).Select(o => o.Output?[name]).LastOrDefault(v => v is not null)?.DeepClone();
+        string? current = null;
+        if (service.InstanceId is not null)
+        {
+            await using var wf = await workflowDb.CreateDbContextAsync(ct);
+            current = await wf.StepExecutions.AsNoTracking()
+                .Where(s => s.InstanceId == service.InstanceId && s.Status == StepStatus.Running)
+                .Select(s => s.ActivityId).FirstOrDefaultAsync(ct);
+        }
+
+        return Ok(new ServiceDetail(
+            ServiceSummary.From(service),
+            service.ModelFile,
+            service.Namespace,
+            JsonNode.Parse(service.RequestJson),
+            service.InstanceId,
+            current,
+            Output(ServiceManager.OutputSources.ModelValidation, "facts"),
+            Output(ServiceManager.OutputSources.ModelValidation, "memory"),
+            Output(ServiceManager.OutputSources.ResourceDeployment, "resourceIds"),
+            service.LastError is null && service.LastErrorType is null ? null : new ServiceError(service.LastErrorType, service.LastError, service.LastErrorStep),
+            [.. history.Select(h => new HistoryEntry(h.At, h.From, h.To, h.Reason, h.Operator))]));
+    }
+
+    private static async Task<IResult> PipelineAsync(
+        string serviceId, ServiceManager services, Workflows.Definitions.DefinitionStore definitions, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
+    {
+        var service = await services.GetAsync(serviceId, ct);
+        if (service is null)
+        {
+            return NotFound(serviceId);
+        }
+
+        await using var wf = await workflowDb.CreateDbContextAsync(ct);
+        var instance = service.InstanceId is null ? null : await wf.Instances.AsNoTracking().FirstOrDefaultAsync(i => i.Id == service.InstanceId, ct);
+        var pipeline = await definitions.GetCompiledAsync(service.Pipeline, instance?.DefinitionVersion, ct);
+        var attempts = instance is null ? [] : await wf.StepExecutions.AsNoTracking().Where(s => s.InstanceId == instance.Id).ToListAsync(ct);
+        var finished = instance?.Status is InstanceStatus.Completed or InstanceStatus.Faulted or InstanceStatus.Cancelled;
+        var steps = new List<PipelineStep>();
+        foreach (var step in pipeline?.Order ?? [])
+        {
+            var mine = attempts.Where(a => a.ActivityId == step.Id).OrderBy(a => a.Attempt).ToList();
+            var last = mine.LastOrDefault();
+            var status = last switch
+            {
+                null => finished ? "Skipped" : "Pending",
+                { Status: StepStatus.Running } when last.Attempt > 1 => "Retrying",
+                { Status: StepStatus.Running } => "Running",
+                { Status: StepStatus.Succeeded } => "Succeeded",
+                { IsFinal: false } when !finished => "Retrying",
+                { Status: StepStatus.Cancelled } => "Cancelled",
+                _ => "Failed",
+            };
+            var first = mine.FirstOrDefault();
+            steps.Add(new PipelineStep(
+                step.Id, step.Descriptor.Type, status, mine.Count,
+                first is not null && last?.EndedAt is { } end ? (end - first.StartedAt).TotalMilliseconds : null,
+                first?.StartedAt, last?.EndedAt, last?.Outcome,
+                last?.ErrorType is null ? null : new ServiceError(last.ErrorType, last.ErrorMessage, step.Id),
+                [.. mine.Select(StepAttempt.From)]));
+        }
+
+        return Ok(new PipelineView(instance?.Id, service.Pipeline, instance?.DefinitionVersion, instance?.Status, steps));
+    }
+
+    private static async Task<IResult> LogsAsync(
+        string serviceId,
+        HttpContext http,
+        ServiceManager services,
+        IDbContextFactory<WorkflowDbContext> workflowDb,
+        JournalBroadcaster broadcaster,
+        CancellationToken ct,
+        [FromQuery] bool follow = false,
+        [FromQuery] long afterSequence = 0,
+        [FromQuery] int pageSize = 1000)
+    {
+        if (pageSize is < 1 or > 5000)
+        {
+            return Error(400, "Invalid paging.", [new FieldError("pageSize", "pageSize is 1 to 5000.")]);
+        }
+
+        var service = await services.GetAsync(serviceId, ct);
+        if (service is null)
+        {
+            return NotFound(serviceId);
+        }
+
+        if (service.InstanceId is null)
+        {
+            return Ok(new PagedResult<JournalEntry>([], 1, pageSize, 0));
+        }
+
+        if (!follow)
+        {
+            await using var wf = await workflowDb.CreateDbContextAsync(ct);
+            var query = wf.Journal.AsNoTracking().Where(j => j.InstanceId == service.InstanceId && j.Sequence > afterSequence);
+            var total = await query.CountAsync(ct);
+            var items = await query.OrderBy(j => j.Sequence).Take(pageSize).ToListAsync(ct);
+            return Ok(new PagedResult<JournalEntry>([.. items.Select(JournalEntry.From)], 1, pageSize, total));
+        }
+
+        await StreamAsync(http, service.InstanceId, afterSequence, workflowDb, broadcaster, ct);
+        return Results.Empty;
+    }
+
+    private static async Task StreamAsync(
+        HttpContext http, string instanceId, long afterSequence, IDbContextFactory<WorkflowDbContext> workflowDb, JournalBroadcaster broadcaster, CancellationToken ct)
+    {
+        // Subscribe first, then replay what is stored: nothing falls between the two.
+        using var subscription = broadcaster.Follow(instanceId);
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        var last = afterSequence;
+        bool finished;
+        await using (var wf = await workflowDb.CreateDbContextAsync(ct))
+        {
+            var stored = await wf.Journal.AsNoTracking().Where(j => j.InstanceId == instanceId && j.Sequence > afterSequence)
+                .OrderBy(j => j.Sequence).ToListAsync(ct);
+            foreach (var entry in stored)
+            {
+                await WriteEventAsync(http, entry, ct);
+                last = entry.Sequence;
+            }
+
+            finished = await wf.Instances.AnyAsync(i => i.Id == instanceId
+                && (i.Status == InstanceStatus.Completed || i.Status == InstanceStatus.Faulted || i.Status == InstanceStatus.Cancelled), ct);
+        }
+
+        while (!finished && !ct.IsCancellationRequested)
+        {
+            using var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            keepAlive.CancelAfter(TimeSpan.FromSeconds(15));
+            JournalRecord? entry;
+            try
+            {
+                entry = await subscription.Reader.ReadAsync(keepAlive.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                await http.Response.WriteAsync(": keep-alive\n\n", ct);
+                await http.Response.Body.FlushAsync(ct);
+                continue;
+            }
+
+            if (entry is null)
+            {
+                finished = true;
+            }
+            else if (entry.Sequence > last)
+            {
+                await WriteEventAsync(http, entry, ct);
+                last = entry.Sequence;
+            }
+        }
+
+        if (!ct.IsCancellationRequested)
+        {
+            await http.Response.WriteAsync("event: end\ndata: {}\n\n", ct);
+            await http.Response.Body.FlushAsync(ct);
+        }
+    }
+
+    private static async Task WriteEventAsync(HttpContext http, JournalRecord entry, CancellationToken ct)
+    {
+        var json = JsonSerializer.Serialize(JournalEntry.From(entry), JsonSerializerOptions.Web);
+        await http.Response.WriteAsync($"id: {entry.Sequence}\nevent: journal\ndata: {json}\n\n", ct);
+        await http.Response.Body.FlushAsync(ct);
+    }
+
+    private static async Task<IResult> ManifestsAsync(string serviceId, ServiceManager services, CancellationToken ct)
+    {
+        var service = await services.GetAsync(serviceId, ct);
+        if (service is null)
+        {
+            return NotFound(serviceId);
+        }
+
+        var outputs = service.InstanceId is null ? [] : await services.FinalOutputsAsync(service.InstanceId, ct);
+        var spec = outputs.Values.Where(o => o.ActivityType == ServiceManager.OutputSources.ConfigRendering)
+            .Select(o => o.Output?["spec"]).LastOrDefault(v => v is not null);
+        return spec is null
+            ? Error(404, $"Service '{serviceId}' has no rendered deployment yet: the config-rendering step has not completed (GET /api/v1/modserv/{serviceId}/pipeline).")
+            : Ok(spec.DeepClone());
+    }
+
+    private static async Task<IResult> UndeployAsync(string serviceId, HttpContext http, ServiceManager services, CancellationToken ct) =>
+        await GuardAsync(serviceId, async () => Ok(ServiceSummary.From(await services.UndeployAsync(serviceId, http.User.OperatorName(), ct))));
+
+    private static async Task<IResult> RedeployAsync(string serviceId, HttpContext http, ServiceManager services, CancellationToken ct) =>
+        await GuardAsync(serviceId, async () =>
+        {
+            var result = await services.RedeployAsync(serviceId, http.User.OperatorName(), ct);
+            return Ok(new DeployAccepted(result.Service.Id, result.Steps.FirstOrDefault() ?? "", result.Steps));
+        });
+
+    private static async Task<IResult> ScaleAsync(string serviceId, HttpContext http, ServiceManager services, CancellationToken ct)
+    {
+        var body = await Problems.ReadBodyAsync(http.Request, MaxBody, ct);
+        ScaleRequest? scale = null;
+        try
+        {
+            scale = body is null ? null : JsonSerializer.Deserialize<ScaleRequest>(body, DeployRequestValidator.Json);
+        }
+        catch (JsonException)
+        {
+            // Reported below.
+        }
+
+        if (scale?.ReplicaCount is not { } replicas)
+        {
+            return Error(400, "Send {\"replicaCount\": N}.", [new FieldError("replicaCount", "replicaCount is required: a whole number.")]);
+        }
+
+        return await GuardAsync(serviceId, async () => Ok(ServiceSummary.From(await services.ScaleAsync(serviceId, replicas, http.User.OperatorName(), ct))));
+    }
+
+    private static async Task<IResult> GuardAsync(string serviceId, Func<Task<IResult>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (KeyNotFoundException)
+        {
+            return NotFound(serviceId);
+        }
+        catch (ServiceRequestInvalidException e)
+        {
+            return Error(400, "The request is invalid.", e.Errors);
+        }
+        catch (ServiceStateConflictException e)
+        {
+            return Results.Json(new { code = 409, message = e.Message, state = e.State.ToString(), errors = Array.Empty<FieldError>() }, statusCode: 409);
+        }
+    }
+
+    private static IResult NotFound(string serviceId) =>
+        Error(404, $"No model service '{serviceId}'. GET /api/v1/modserv lists them.");
+}

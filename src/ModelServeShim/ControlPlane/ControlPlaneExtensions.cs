@@ -1,0 +1,50 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using ModelServeShim.Abstractions.Shimlets;
+using ModelServeShim.Models.Memory;
+using ModelServeShim.Shimlets.Kubernetes;
+using ModelServeShim.Workflows.Execution;
+
+namespace ModelServeShim.ControlPlane;
+
+/// <summary>Registers the control plane: services, lifecycle, shimlets, health monitor, metrics.</summary>
+public static class ControlPlaneExtensions
+{
+    /// <summary>Adds the control plane, storing its state in the same SQLite file as the runtime.</summary>
+    public static IServiceCollection AddControlPlane(this IServiceCollection services, IConfiguration configuration, string databasePath)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddPooledDbContextFactory<ControlPlaneDbContext>(o => ControlPlaneDbContext.UseSqlite(o, databasePath));
+        services.AddOptions<ControlPlaneOptions>().BindConfiguration(ControlPlaneOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(_ => AcceleratorCatalog.WithDefaults(configuration.GetSection("Accelerators").Get<List<AcceleratorSpec>>()));
+
+        services.AddKubernetesShimlet(configuration.GetSection("Shimlets:Kubernetes"));
+        services.AddSingleton<ShimletProvider>();
+        services.AddSingleton<IShimletProvider>(sp => sp.GetRequiredService<ShimletProvider>());
+
+        services.AddSingleton<ShimMetrics>();
+        services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<ShimMetrics>());
+        services.AddSingleton<JournalBroadcaster>();
+        services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<JournalBroadcaster>());
+        services.AddSingleton<PipelineEventQueue>();
+        services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<PipelineEventQueue>());
+        services.AddSingleton<ServiceManager>();
+        services.AddHostedService<ControlPlaneMigrator>();
+        services.AddHostedService(sp => sp.GetRequiredService<ServiceManager>());
+        services.AddSingleton<HealthMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
+        return services;
+    }
+
+    private sealed class ControlPlaneMigrator(IDbContextFactory<ControlPlaneDbContext> factory) : IHostedService
+    {
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            await using var db = await factory.CreateDbContextAsync(cancellationToken);
+            await db.Database.MigrateAsync(cancellationToken);
+            ShimMetrics.RegisterCollector(factory);
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

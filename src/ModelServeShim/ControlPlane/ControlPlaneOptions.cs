@@ -1,0 +1,32 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ModelServeShim.ControlPlane;
+
+/// <summary>Control plane settings (section <c>ControlPlane</c>).</summary>
+public sealed class ControlPlaneOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "ControlPlane";
+
+    /// <summary>
+    /// Which lifecycle state a step of a given activity type puts the service in while it runs
+    /// (<c>Deploying</c>, <c>HealthChecking</c>); any other step means <c>PipelineRunning</c>.
+    /// </summary>
+    public Dictionary<string, ServiceState> StepStates { get; set; } = new(StringComparer.Ordinal)
+    {
+        ["ModelServeShim.Llm.ResourceDeployment"] = ServiceState.Deploying,
+        ["ModelServeShim.Llm.HealthCheck"] = ServiceState.HealthChecking,
+    };
+
+    /// <summary>How often the health monitor checks Running and Degraded services.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The most replicas a request may ask for.</summary>
+    [Range(1, 1000)]
+    public int MaxReplicas { get; set; } = 64;
+
+    /// <summary>The most accelerators per replica a request may ask for.</summary>
+    [Range(1, 1024)]
+    public int MaxAcceleratorsPerReplica { get; set; } = 16;
+}

@@ -1,0 +1,257 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using ModelServeShim.Models.Memory;
+
+namespace ModelServeShim.ControlPlane;
+
+/// <summary>The brief's deploy body, plus optional shimlet, pipeline, runtime, namespace, labels and dryRun.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record DeployRequest
+{
+    /// <summary>The model name: a DNS-1123 label; it names the service and its resources.</summary>
+    public string? ModelName { get; init; }
+
+    /// <summary>The model file or directory, inside a configured model root (default <c>/models</c>).</summary>
+    public string? ModelFile { get; init; }
+
+    /// <summary>Resources per replica.</summary>
+    public ResourceRequirements? ResourceRequirements { get; init; }
+
+    /// <summary>Replicas (default 1).</summary>
+    public int? ReplicaCount { get; init; }
+
+    /// <summary>The environment (default: the server's <c>--shimlet</c>).</summary>
+    public string? Shimlet { get; init; }
+
+    /// <summary>The pipeline (default: the server's <c>--pipeline</c>).</summary>
+    public string? Pipeline { get; init; }
+
+    /// <summary>A serving runtime profile (default: chosen by model format).</summary>
+    public string? Runtime { get; init; }
+
+    /// <summary>The namespace, for environments that have them.</summary>
+    public string? Namespace { get; init; }
+
+    /// <summary>Extra labels for the service's resources.</summary>
+    public Dictionary<string, string>? Labels { get; init; }
+
+    /// <summary>Render the deployment without applying it.</summary>
+    public bool? DryRun { get; init; }
+}
+
+/// <summary>Resources per replica.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record ResourceRequirements
+{
+    /// <summary>An accelerator catalog name, e.g. <c>NVIDIA H20</c>.</summary>
+    public string? AcceleratorType { get; init; }
+
+    /// <summary>Accelerators per replica.</summary>
+    public int? AcceleratorCount { get; init; }
+
+    /// <summary>A Kubernetes quantity, e.g. <c>4</c> or <c>500m</c>.</summary>
+    public string? Cpu { get; init; }
+
+    /// <summary>A Kubernetes quantity, e.g. <c>16Gi</c>.</summary>
+    public string? Memory { get; init; }
+}
+
+/// <summary>A problem with one field of a request.</summary>
+/// <param name="Field">The field, as a JSON path (<c>resourceRequirements.cpu</c>).</param>
+/// <param name="Message">What is wrong and what to send instead.</param>
+public sealed record FieldError(string Field, string Message);
+
+/// <summary>Checks deploy requests; every error names its field and the fix.</summary>
+public static partial class DeployRequestValidator
+{
+    /// <summary>Strict JSON: camelCase, unknown fields are errors.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        MaxDepth = 16,
+    };
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    private static partial Regex Dns1123Label();
+
+    [GeneratedRegex(@"^(\d+(\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE]\d+)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex Quantity();
+
+    [GeneratedRegex(@"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$", RegexOptions.CultureInvariant)]
+    private static partial Regex LabelKey();
+
+    [GeneratedRegex(@"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex LabelValue();
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    private static partial Regex Name();
+
+    /// <summary>Parses a body; on failure returns the field the JSON error is at.</summary>
+    public static DeployRequest? Parse(string body, out FieldError? error)
+    {
+        error = null;
+        try
+        {
+            var request = JsonSerializer.Deserialize<DeployRequest>(body, Json);
+            if (request is null)
+            {
+                error = new FieldError("$", "Send a JSON object with modelName, modelFile and resourceRequirements.");
+            }
+
+            return request;
+        }
+        catch (JsonException e)
+        {
+            var field = (e.Path ?? "$").TrimStart('$').TrimStart('.');
+            error = new FieldError(field.Length == 0 ? "$" : field, e.Message.Split(" Path:")[0].Replace("ModelServeShim.ControlPlane.", "", StringComparison.Ordinal)
+                + " Check the field's type and spelling (unknown fields are not accepted).");
+            return null;
+        }
+    }
+
+    /// <summary>Validates the values.</summary>
+    public static List<FieldError> Validate(DeployRequest r, AcceleratorCatalog catalog, ControlPlaneOptions limits)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(limits);
+        var errors = new List<FieldError>();
+        if (string.IsNullOrEmpty(r.ModelName))
+        {
+            errors.Add(new("modelName", "modelName is required, e.g. \"llama-3-8b\"."));
+        }
+        else if (!Dns1123Label().IsMatch(r.ModelName) || r.ModelName.Length > 63)
+        {
+            errors.Add(new("modelName", $"'{Truncate(r.ModelName)}' is not a DNS-1123 label: use 1-63 lower-case letters, digits and '-', starting and ending with a letter or digit (it names resources)."));
+        }
+
+        if (string.IsNullOrWhiteSpace(r.ModelFile))
+        {
+            errors.Add(new("modelFile", "modelFile is required: the model's file or directory, e.g. \"/models/llama-3-8b\"."));
+        }
+        else if (r.ModelFile.Length > 4096 || r.ModelFile.Contains('\0', StringComparison.Ordinal))
+        {
+            errors.Add(new("modelFile", "modelFile must be a path of at most 4096 characters without NUL."));
+        }
+
+        var res = r.ResourceRequirements;
+        if (res is null)
+        {
+            errors.Add(new("resourceRequirements", "resourceRequirements is required: {\"acceleratorType\", \"acceleratorCount\", \"cpu\", \"memory\"}."));
+        }
+        else
+        {
+            CheckQuantity(res.Cpu, "resourceRequirements.cpu", "\"4\" or \"500m\"", errors);
+            CheckQuantity(res.Memory, "resourceRequirements.memory", "\"16Gi\"", errors);
+            var count = res.AcceleratorCount ?? 0;
+            if (count < 0 || count > limits.MaxAcceleratorsPerReplica)
+            {
+                errors.Add(new("resourceRequirements.acceleratorCount", $"acceleratorCount must be 0 to {limits.MaxAcceleratorsPerReplica}."));
+            }
+
+            if (res.AcceleratorType is { } type)
+            {
+                if (!catalog.TryGet(type, out _))
+                {
+                    errors.Add(new("resourceRequirements.acceleratorType", $"Unknown accelerator type '{Truncate(type)}'. Known types: {string.Join(", ", catalog.Entries.Select(e => e.Name))}. Add your own under Accelerators in the configuration."));
+                }
+            }
+            else if (count > 0)
+            {
+                errors.Add(new("resourceRequirements.acceleratorType", $"acceleratorType is required when acceleratorCount is {count}. Known types: {string.Join(", ", catalog.Entries.Select(e => e.Name))}."));
+            }
+        }
+
+        if (r.ReplicaCount is { } replicas && (replicas < 1 || replicas > limits.MaxReplicas))
+        {
+            errors.Add(new("replicaCount", $"replicaCount must be 1 to {limits.MaxReplicas} (scale to 0 with POST /api/v1/modserv/{{id}}/scale)."));
+        }
+
+        if (r.Shimlet is not null && !Name().IsMatch(r.Shimlet))
+        {
+            errors.Add(new("shimlet", "shimlet must be a lower-case name such as k8s, local or docker."));
+        }
+
+        if (r.Pipeline is not null && !Name().IsMatch(r.Pipeline))
+        {
+            errors.Add(new("pipeline", "pipeline must be a workflow definition id such as opensourcellm."));
+        }
+
+        if (r.Runtime is not null && !Name().IsMatch(r.Runtime))
+        {
+            errors.Add(new("runtime", "runtime must be a runtime profile name such as llama-cpp or vllm."));
+        }
+
+        if (r.Namespace is not null && !Dns1123Label().IsMatch(r.Namespace))
+        {
+            errors.Add(new("namespace", "namespace must be a DNS-1123 label, e.g. \"models\"."));
+        }
+
+        if (r.Labels is { } labels)
+        {
+            if (labels.Count > 32)
+            {
+                errors.Add(new("labels", "At most 32 labels."));
+            }
+
+            foreach (var (key, value) in labels.Take(33))
+            {
+                if (key.Length > 253 || !LabelKey().IsMatch(key))
+                {
+                    errors.Add(new($"labels.{Truncate(key)}", "Not a valid label key: [prefix/]name, name is 1-63 letters, digits, '-', '_' or '.'."));
+                }
+                else if (value is null || value.Length > 63 || !LabelValue().IsMatch(value))
+                {
+                    errors.Add(new($"labels.{key}", "Not a valid label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit."));
+                }
+            }
+        }
+
+        return errors;
+    }
+
+    /// <summary>The workflow input for the pipeline: every field the pipeline declares.</summary>
+    public static JsonObject ToPipelineInput(DeployRequest r, string serviceId, string shimlet, IEnumerable<string> declared)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var all = new JsonObject
+        {
+            ["serviceId"] = serviceId,
+            ["modelName"] = r.ModelName,
+            ["modelFile"] = r.ModelFile,
+            ["resourceRequirements"] = JsonSerializer.SerializeToNode(r.ResourceRequirements, Json),
+            ["replicaCount"] = r.ReplicaCount ?? 1,
+            ["shimlet"] = shimlet,
+            ["namespace"] = r.Namespace,
+            ["labels"] = r.Labels is null ? null : JsonSerializer.SerializeToNode(r.Labels, Json),
+            ["runtime"] = r.Runtime,
+            ["dryRun"] = r.DryRun ?? false,
+        };
+        var input = new JsonObject();
+        foreach (var name in declared)
+        {
+            if (all.TryGetPropertyValue(name, out var value) && value is not null)
+            {
+                input[name] = value.DeepClone();
+            }
+        }
+
+        return input;
+    }
+
+    private static void CheckQuantity(string? value, string field, string example, List<FieldError> errors)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            errors.Add(new(field, $"{field} is required: a Kubernetes quantity such as {example}."));
+        }
+        else if (value.Length > 32 || !Quantity().IsMatch(value))
+        {
+            errors.Add(new(field, $"'{Truncate(value)}' is not a Kubernetes quantity: use a number with an optional suffix (m, k, M, G, Ki, Mi, Gi, …), e.g. {example}."));
+        }
+    }
+
+    private static string Truncate(string s) => s.Length > 80 ? s[..80] + "…" : s;
+}

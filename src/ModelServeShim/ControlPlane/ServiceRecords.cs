@@ -1,0 +1,116 @@
+using System.Text.Json.Serialization;
+
+namespace ModelServeShim.ControlPlane;
+
+/// <summary>The lifecycle states of a model service.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ServiceState>))]
+public enum ServiceState
+{
+    /// <summary>Accepted; the pipeline has not started.</summary>
+    Initializing,
+    /// <summary>Pipeline steps that are neither deployment nor health checking are running.</summary>
+    PipelineRunning,
+    /// <summary>Resources are being created in the environment.</summary>
+    Deploying,
+    /// <summary>Waiting for the service to answer.</summary>
+    HealthChecking,
+    /// <summary>Serving.</summary>
+    Running,
+    /// <summary>The pipeline failed; see the last error.</summary>
+    Failed,
+    /// <summary>Was running, now unhealthy.</summary>
+    Degraded,
+    /// <summary>Being removed.</summary>
+    Stopping,
+    /// <summary>Removed (or a dry run that deployed nothing).</summary>
+    Stopped,
+}
+
+/// <summary>A model service.</summary>
+public sealed class ServiceRecord
+{
+    /// <summary><c>modelName-uuid</c>.</summary>
+    public string Id { get; set; } = "";
+
+    /// <summary>The model name (DNS-1123 label).</summary>
+    public string ModelName { get; set; } = "";
+
+    /// <summary>The model file or directory as requested.</summary>
+    public string ModelFile { get; set; } = "";
+
+    /// <summary>The state.</summary>
+    public ServiceState State { get; set; }
+
+    /// <summary>The shimlet.</summary>
+    public string Shimlet { get; set; } = "";
+
+    /// <summary>The pipeline (workflow definition id).</summary>
+    public string Pipeline { get; set; } = "";
+
+    /// <summary>The namespace, when given.</summary>
+    public string? Namespace { get; set; }
+
+    /// <summary>The deploy request as JSON (what a redeploy repeats).</summary>
+    public string RequestJson { get; set; } = "{}";
+
+    /// <summary>The current replica count.</summary>
+    public int Replicas { get; set; }
+
+    /// <summary>The accelerator type, if any.</summary>
+    public string? AcceleratorType { get; set; }
+
+    /// <summary>Accelerators per replica.</summary>
+    public int AcceleratorCount { get; set; }
+
+    /// <summary>The latest pipeline instance.</summary>
+    public string? InstanceId { get; set; }
+
+    /// <summary>The endpoint once known.</summary>
+    public string? Endpoint { get; set; }
+
+    /// <summary>Who deployed it.</summary>
+    public string CreatedBy { get; set; } = "";
+
+    /// <summary>When it was created.</summary>
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>When its state last changed.</summary>
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>The last error type.</summary>
+    public string? LastErrorType { get; set; }
+
+    /// <summary>The last error message (the diagnosis).</summary>
+    public string? LastError { get; set; }
+
+    /// <summary>The step the last error came from.</summary>
+    public string? LastErrorStep { get; set; }
+
+    /// <summary>Concurrency token: state changes never overwrite each other.</summary>
+    public long Revision { get; set; }
+}
+
+/// <summary>One entry of a service's history.</summary>
+public sealed class ServiceTransitionRecord
+{
+    /// <summary>Store id.</summary>
+    public long Id { get; set; }
+
+    /// <summary>The service.</summary>
+    public string ServiceId { get; set; } = "";
+
+    /// <summary>When.</summary>
+    public DateTimeOffset At { get; set; }
+
+    /// <summary>The state before (null for the first entry).</summary>
+    public ServiceState? From { get; set; }
+
+    /// <summary>The state after (equal to From for events that do not change state, such as a scale).</summary>
+    public ServiceState To { get; set; }
+
+    /// <summary>What caused it.</summary>
+    public string Reason { get; set; } = "";
+
+    /// <summary>Who caused it (API key name, or <c>pipeline</c>/<c>health-monitor</c>).</summary>
+    public string Operator { get; set; } = "";
+}
