@@ -27,10 +27,15 @@ public static class WorkflowRuntimeExtensions
         services.AddPooledDbContextFactory<WorkflowDbContext>(o => o.UseWorkflowSqlite(databasePath));
         services.AddOptions<WorkflowRuntimeOptions>().Bind(configuration.GetSection(WorkflowRuntimeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<WorkflowFileOptions>().Bind(configuration.GetSection(WorkflowRuntimeOptions.Section));
-        services.AddSingleton(_ =>
+        services.AddSingleton(sp =>
         {
             var registry = new ActivityRegistry();
             registry.AddAssembly(typeof(LogActivity).Assembly, "builtin");
+            foreach (var extra in sp.GetServices<ActivityAssembly>())
+            {
+                registry.AddAssembly(extra.Assembly, extra.Source);
+            }
+
             return registry;
         });
         services.AddSingleton<TemplateEngine>();
@@ -46,6 +51,13 @@ public static class WorkflowRuntimeExtensions
         return services;
     }
 
+    /// <summary>Registers the activity types of an assembly (built in, or a library the host references).</summary>
+    public static IServiceCollection AddActivities(this IServiceCollection services, System.Reflection.Assembly assembly, string source = "builtin")
+    {
+        services.AddSingleton(new ActivityAssembly(assembly, source));
+        return services;
+    }
+
     private sealed class DatabaseMigrator(IDbContextFactory<WorkflowDbContext> factory) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
@@ -57,3 +69,8 @@ public static class WorkflowRuntimeExtensions
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
+
+/// <summary>An assembly whose activity types the registry loads at start.</summary>
+/// <param name="Assembly">The assembly.</param>
+/// <param name="Source">Where its types come from (<c>builtin</c> or a plugin name).</param>
+public sealed record ActivityAssembly(System.Reflection.Assembly Assembly, string Source);

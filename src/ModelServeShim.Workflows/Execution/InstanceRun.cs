@@ -62,7 +62,6 @@ public sealed class InstanceRun
         Status = Record.Status,
         InputJson = Record.InputJson,
         OutputJson = Record.OutputJson,
-        CurrentStepsJson = Record.CurrentStepsJson,
         CorrelationId = Record.CorrelationId,
         Operator = Record.Operator,
         CreatedAt = Record.CreatedAt,

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
@@ -289,14 +288,7 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
         var running = new Dictionary<string, Task<StepConclusion>>(StringComparer.Ordinal);
         while (true)
         {
-            var scheduled = Schedule(run, running, cancellationToken);
-            if (scheduled)
-            {
-                run.Record.CurrentStepsJson = JsonSerializer.Serialize(running.Keys);
-                run.Record.UpdatedAt = _time.GetUtcNow();
-                PostInstance(run);
-            }
-
+            Schedule(run, running, cancellationToken);
             if (running.Count == 0)
             {
                 break;
@@ -358,10 +350,9 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
         await FinishAsync(run, InstanceStatus.Completed, null, null, null);
     }
 
-    /// <summary>Starts every step whose incoming connections are resolved; skips dead ones. True when anything changed.</summary>
-    private bool Schedule(InstanceRun run, Dictionary<string, Task<StepConclusion>> running, CancellationToken cancellationToken)
+    /// <summary>Starts every step whose incoming connections are resolved; skips dead ones.</summary>
+    private void Schedule(InstanceRun run, Dictionary<string, Task<StepConclusion>> running, CancellationToken cancellationToken)
     {
-        var changed = false;
         bool again;
         do
         {
@@ -393,7 +384,6 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
                     continue;
                 }
 
-                changed = true;
                 if (fired)
                 {
                     running[step.Id] = _invoker.RunAsync(run, step, cancellationToken);
@@ -406,7 +396,6 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
             }
         }
         while (again);
-        return changed;
     }
 
     private static async Task DrainAsync(Dictionary<string, Task<StepConclusion>> running)
@@ -425,7 +414,6 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
         run.Record.Status = status;
         run.Record.FinishedAt = now;
         run.Record.UpdatedAt = now;
-        run.Record.CurrentStepsJson = "[]";
         run.Record.FaultedStep = status == InstanceStatus.Faulted ? step : null;
         run.Record.ErrorType = errorType;
         run.Record.ErrorMessage = message;
@@ -454,13 +442,6 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
     {
         var snapshot = run.Snapshot();
         await _writes.EnqueueAsync(db => WriteQueue.Upsert(db, snapshot, isNew: false, snapshot.Id));
-        _observers.InstanceChanged(snapshot);
-    }
-
-    private void PostInstance(InstanceRun run)
-    {
-        var snapshot = run.Snapshot();
-        _writes.Post(db => WriteQueue.Upsert(db, snapshot, isNew: false, snapshot.Id));
         _observers.InstanceChanged(snapshot);
     }
 

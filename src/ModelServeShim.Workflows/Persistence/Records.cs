@@ -58,9 +58,6 @@ public sealed class InstanceRecord
     /// <summary>The output JSON (step outputs by step id) once finished.</summary>
     public string? OutputJson { get; set; }
 
-    /// <summary>Ids of the steps running now, as a JSON array.</summary>
-    public string CurrentStepsJson { get; set; } = "[]";
-
     /// <summary>The correlation id (for deployments, the service id).</summary>
     public string? CorrelationId { get; set; }
 

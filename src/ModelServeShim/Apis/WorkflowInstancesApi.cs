@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -15,9 +14,31 @@ public sealed record InstanceSummary(
     string? CorrelationId, string Operator, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt,
     string? FaultedStep, string? ErrorType, string? ErrorMessage, int ResumeCount)
 {
-    internal static InstanceSummary From(InstanceRecord r) => new(
-        r.Id, r.DefinitionId, r.DefinitionVersion, r.Status, JsonSerializer.Deserialize<string[]>(r.CurrentStepsJson) ?? [],
+    /// <summary>An instance no step of which has started yet (just created).</summary>
+    internal static InstanceSummary From(InstanceRecord r) => From(r, []);
+
+    internal static InstanceSummary From(InstanceRecord r, IReadOnlyList<string> currentSteps) => new(
+        r.Id, r.DefinitionId, r.DefinitionVersion, r.Status, IsActive(r.Status) ? currentSteps : [],
         r.CorrelationId, r.Operator, r.CreatedAt, r.StartedAt, r.FinishedAt, r.FaultedStep, r.ErrorType, r.ErrorMessage, r.ResumeCount);
+
+    internal static bool IsActive(InstanceStatus status) => status is InstanceStatus.Pending or InstanceStatus.Running;
+
+    /// <summary>
+    /// The steps in flight, from the attempt rows: those whose latest attempt has not concluded the step (running,
+    /// or failed and waiting for a retry, or interrupted and due to run again), in the order they started.
+    /// </summary>
+    internal static Dictionary<string, string[]> CurrentStepsOf(IEnumerable<AttemptState> attempts) => attempts
+        .GroupBy(a => (a.InstanceId, a.ActivityId))
+        .Select(g => g.MaxBy(a => a.Attempt)!)
+        .Where(a => !a.IsFinal)
+        .GroupBy(a => a.InstanceId, StringComparer.Ordinal)
+        .ToDictionary(
+            g => g.Key,
+            g => g.OrderBy(a => a.StartedAt).ThenBy(a => a.ActivityId, StringComparer.Ordinal).Select(a => a.ActivityId).ToArray(),
+            StringComparer.Ordinal);
+
+    /// <summary>The columns of a step attempt that current steps are derived from.</summary>
+    internal sealed record AttemptState(string InstanceId, string ActivityId, int Attempt, bool IsFinal, DateTimeOffset StartedAt);
 }
 
 /// <summary>One step attempt.</summary>
@@ -105,7 +126,9 @@ public static class WorkflowInstancesApi
 
         var total = await query.CountAsync(ct);
         var items = await query.OrderByDescending(i => i.CreatedAt).Skip((page - 1) * pageSize).Take(pageSize).ToListAsync(ct);
-        return TypedResults.Ok(new PagedResult<InstanceSummary>([.. items.Select(InstanceSummary.From)], page, pageSize, total));
+        var current = await CurrentStepsAsync(db, items, ct);
+        return TypedResults.Ok(new PagedResult<InstanceSummary>(
+            [.. items.Select(i => InstanceSummary.From(i, current.GetValueOrDefault(i.Id, [])))], page, pageSize, total));
     }
 
     private static async Task<Results<Ok<InstanceDetail>, ProblemHttpResult>> GetAsync(
@@ -119,8 +142,9 @@ public static class WorkflowInstancesApi
         }
 
         var steps = await db.StepExecutions.AsNoTracking().Where(s => s.InstanceId == id).ToListAsync(ct);
+        var current = InstanceSummary.CurrentStepsOf(steps.Select(s => new InstanceSummary.AttemptState(s.InstanceId, s.ActivityId, s.Attempt, s.IsFinal, s.StartedAt)));
         return TypedResults.Ok(new InstanceDetail(
-            InstanceSummary.From(instance),
+            InstanceSummary.From(instance, current.GetValueOrDefault(id, [])),
             JsonNode.Parse(instance.InputJson),
             instance.OutputJson is null ? null : JsonNode.Parse(instance.OutputJson),
             [.. steps.OrderBy(s => s.StartedAt).ThenBy(s => s.Attempt).Select(StepAttempt.From)]));
@@ -176,7 +200,24 @@ public static class WorkflowInstancesApi
                 new Dictionary<string, object?> { ["instanceStatus"] = instance.Status.ToString() });
         }
 
-        return TypedResults.Accepted($"/api/v1/workflow-instances/{id}", InstanceSummary.From(instance));
+        var current = await CurrentStepsAsync(db, [instance], ct);
+        return TypedResults.Accepted($"/api/v1/workflow-instances/{id}", InstanceSummary.From(instance, current.GetValueOrDefault(id, [])));
+    }
+
+    /// <summary>Current steps of the active instances among <paramref name="instances"/>, in one query.</summary>
+    private static async Task<Dictionary<string, string[]>> CurrentStepsAsync(WorkflowDbContext db, IReadOnlyList<InstanceRecord> instances, CancellationToken ct)
+    {
+        var active = instances.Where(i => InstanceSummary.IsActive(i.Status)).Select(i => i.Id).ToArray();
+        if (active.Length == 0)
+        {
+            return [];
+        }
+
+        var attempts = await db.StepExecutions.AsNoTracking()
+            .Where(s => active.Contains(s.InstanceId))
+            .Select(s => new InstanceSummary.AttemptState(s.InstanceId, s.ActivityId, s.Attempt, s.IsFinal, s.StartedAt))
+            .ToListAsync(ct);
+        return InstanceSummary.CurrentStepsOf(attempts);
     }
 
     private static ProblemHttpResult NotFound(string id) => Problems.NotFound($"No workflow instance '{id}'.");

@@ -76,10 +76,6 @@ namespace ModelServeShim.Workflows.Persistence.Migrations
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
 
-                    b.Property<string>("CurrentStepsJson")
-                        .IsRequired()
-                        .HasColumnType("TEXT");
-
                     b.Property<string>("DefinitionId")
                         .IsRequired()
                         .HasColumnType("TEXT");
