@@ -1,8 +1,8 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using ModelServeShim.Abstractions.Shimlets;
-using ModelServeShim.Models.Memory;
+using ModelServeShim.Activities.Llm;
 using ModelServeShim.Shimlets.Kubernetes;
+using ModelServeShim.Workflows;
 using ModelServeShim.Workflows.Execution;
 
 namespace ModelServeShim.ControlPlane;
@@ -16,7 +16,11 @@ public static class ControlPlaneExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddPooledDbContextFactory<ControlPlaneDbContext>(o => ControlPlaneDbContext.UseSqlite(o, databasePath));
         services.AddOptions<ControlPlaneOptions>().BindConfiguration(ControlPlaneOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.TryAddSingleton(_ => AcceleratorCatalog.WithDefaults(configuration.GetSection("Accelerators").Get<List<AcceleratorSpec>>()));
+
+        // The pipeline's step activities, their options (Models, Accelerators, Runtimes, HealthCheck) and the
+        // accelerator catalog the deploy validation shares with model-validation.
+        services.AddLlmPipelineActivities(configuration);
+        services.AddActivities(typeof(ModelValidationActivity).Assembly);
 
         services.AddKubernetesShimlet(configuration.GetSection("Shimlets:Kubernetes"));
         services.AddSingleton<ShimletProvider>();
