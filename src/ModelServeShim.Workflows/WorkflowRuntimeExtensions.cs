@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using ModelServeShim.Workflows.Activities;
 using ModelServeShim.Workflows.Activities.Builtin;
 using ModelServeShim.Workflows.Definitions;
@@ -25,6 +26,10 @@ public static class WorkflowRuntimeExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpClient();
         services.AddPooledDbContextFactory<WorkflowDbContext>(o => o.UseWorkflowSqlite(databasePath));
+
+        // The runtime's writes go through the writer for the provider chosen above: SQLite's own. Another
+        // provider (PostgreSQL) registers EfStateWriter, or its own, and needs no change in the engine.
+        services.TryAddSingleton(_ => SqliteSetup.CreateStateWriter(databasePath));
         services.AddOptions<WorkflowRuntimeOptions>().Bind(configuration.GetSection(WorkflowRuntimeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<WorkflowFileOptions>().Bind(configuration.GetSection(WorkflowRuntimeOptions.Section));
         services.AddSingleton(sp =>
@@ -41,7 +46,7 @@ public static class WorkflowRuntimeExtensions
         services.AddSingleton<TemplateEngine>();
         services.AddSingleton<WorkflowCompiler>();
         services.AddSingleton<DefinitionStore>();
-        services.AddSingleton<WriteQueue>();
+        services.AddSingleton(sp => new WriteQueue(sp.GetRequiredService<IStateWriter>(), sp.GetRequiredService<ILogger<WriteQueue>>()));
         services.AddSingleton<WorkflowObservers>();
         services.AddSingleton<WorkflowFileLoader>();
         services.AddSingleton<WorkflowEngine>();

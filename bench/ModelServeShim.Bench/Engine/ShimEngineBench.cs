@@ -83,7 +83,7 @@ internal sealed class ShimEngineBench : IAsyncDisposable
         return new EngineRun(name, level, load, gaps, check, passed, notes);
     }
 
-    /// <summary>Times bare write-queue round trips on an idle queue: one awaited commit of one row update.</summary>
+    /// <summary>Times bare write-queue round trips on an idle queue: one awaited commit of one row update (two columns).</summary>
     public async Task<double[]> ProbeCommitAsync(int count)
     {
         await using var db = await _services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>().CreateDbContextAsync();
@@ -92,7 +92,7 @@ internal sealed class ShimEngineBench : IAsyncDisposable
         for (var i = 0; i < count; i++)
         {
             var started = Stopwatch.GetTimestamp();
-            await Writes.EnqueueAsync(d => WriteQueue.Upsert(d, row, isNew: false, row.Id));
+            await Writes.EnqueueAsync(new InstanceResumed(row.Id, row.ResumeCount, row.UpdatedAt));
             times[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         }
 

@@ -45,7 +45,7 @@ internal sealed class StepInvoker(
         // Queued, not awaited: the start commits with the writer's next batch, always before this attempt's
         // conclusion (the queue is FIFO), and the conclusion is awaited. A crash in between loses at most
         // the record of an attempt that had not concluded; the step runs again on resume either way.
-        writes.Post(db => WriteQueue.Upsert(db, copy, isNew: true, copy.Id));
+        writes.Post(new StepStarted(copy));
         observers.StepChanged(run, copy);
         return Task.FromResult(record);
     }
@@ -67,11 +67,7 @@ internal sealed class StepInvoker(
                 ["outcome"] = result.Outcome,
                 ["parameters"] = record.InputJson is null ? null : JsonDocument.Parse(record.InputJson).RootElement,
             });
-        await writes.EnqueueAsync(db =>
-        {
-            WriteQueue.Upsert(db, copy, isNew: false, copy.Id);
-            db.Journal.Add(entry);
-        });
+        await writes.EnqueueAsync(new StepEnded(copy), new JournalAppended(entry));
         observers.StepChanged(run, copy);
         observers.JournalAppended(entry);
     }
@@ -107,14 +103,7 @@ internal sealed class StepInvoker(
                 });
         }
 
-        await writes.EnqueueAsync(db =>
-        {
-            WriteQueue.Upsert(db, copy, isNew: false, copy.Id);
-            if (entry is not null)
-            {
-                db.Journal.Add(entry);
-            }
-        });
+        await writes.EnqueueAsync(entry is null ? [new StepEnded(copy)] : [new StepEnded(copy), new JournalAppended(entry)]);
         observers.StepChanged(run, copy);
         if (entry is not null)
         {
@@ -125,7 +114,7 @@ internal sealed class StepInvoker(
     public void Journal(InstanceRun run, LogLevel level, string eventName, string message, string? activityId, int? attempt, IReadOnlyDictionary<string, object?>? properties)
     {
         var entry = run.Journal(timeProvider.GetUtcNow(), level, eventName, message, activityId, attempt, properties);
-        writes.Post(db => db.Journal.Add(entry));
+        writes.Post(new JournalAppended(entry));
         observers.JournalAppended(entry);
     }
 

@@ -108,11 +108,7 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
             $"Instance of '{workflow.DefinitionId}' v{workflow.Version} created by {request.Operator}.",
             properties: new Dictionary<string, object?> { ["definitionVersion"] = workflow.Version, ["correlationId"] = request.CorrelationId });
         var snapshot = run.Snapshot();
-        await _writes.EnqueueAsync(db =>
-        {
-            db.Instances.Add(snapshot);
-            db.Journal.Add(entry);
-        });
+        await _writes.EnqueueAsync(new InstanceInserted(snapshot), new JournalAppended(entry));
         _observers.InstanceChanged(snapshot);
         _observers.JournalAppended(entry);
         Launch(run);
@@ -194,7 +190,7 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
             record.ErrorMessage = $"Definition '{record.DefinitionId}' v{record.DefinitionVersion} can no longer be loaded, so the instance cannot resume.";
             record.FinishedAt = now;
             record.UpdatedAt = now;
-            await _writes.EnqueueAsync(d => d.Instances.Update(record));
+            await _writes.EnqueueAsync(new InstanceFinished(record.Id, record.Status, record.OutputJson, now, null, record.ErrorType, record.ErrorMessage));
             return;
         }
 
@@ -227,16 +223,11 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
             $"Resumed after a restart: {run.Completed.Count} step(s) already completed{(interrupted.Count > 0 ? $", re-running {string.Join(", ", interrupted.Select(s => s.ActivityId))}" : "")}.",
             properties: new Dictionary<string, object?> { ["resumeCount"] = record.ResumeCount });
         var snapshot = run.Snapshot();
-        await _writes.EnqueueAsync(d =>
-        {
-            foreach (var s in interrupted)
-            {
-                d.StepExecutions.Update(s);
-            }
-
-            d.Instances.Update(snapshot);
-            d.Journal.Add(entry);
-        });
+        await _writes.EnqueueAsync([
+            .. interrupted.Select(s => new StepEnded(s)),
+            new InstanceResumed(record.Id, record.ResumeCount, now),
+            new JournalAppended(entry),
+        ]);
         Launch(run);
     }
 
@@ -284,7 +275,12 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
         run.Record.Status = InstanceStatus.Running;
         run.Record.StartedAt ??= now;
         run.Record.UpdatedAt = now;
-        await PersistInstanceAsync(run);
+
+        // Queued, not awaited before the first steps start: it commits in the same batch as their starts, and
+        // (the queue is FIFO) always before any of their conclusions, which are awaited. A crash in between
+        // leaves the instance Pending, which resumes exactly like Running. Observers hear of it once committed.
+        var started = _writes.EnqueueAsync(new InstanceStarted(run.Id, run.Record.StartedAt.Value, now));
+        var startedSnapshot = run.Snapshot();
         var running = new Dictionary<string, Task<StepConclusion>>(StringComparer.Ordinal);
         while (true)
         {
@@ -295,6 +291,13 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
             }
 
             var finished = await Task.WhenAny(running.Values);
+            if (started is not null)
+            {
+                await started;
+                started = null;
+                _observers.InstanceChanged(startedSnapshot);
+            }
+
             var id = running.First(kv => kv.Value == finished).Key;
             running.Remove(id);
             var conclusion = await finished;
@@ -344,6 +347,12 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
             {
                 output[s.Id] = r.Output.DeepClone();
             }
+        }
+
+        if (started is not null)
+        {
+            await started;
+            _observers.InstanceChanged(startedSnapshot);
         }
 
         run.Record.OutputJson = output.ToJsonString();
@@ -429,20 +438,11 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
             step,
             properties: new Dictionary<string, object?> { ["durationMs"] = duration.TotalMilliseconds, ["status"] = status.ToString() });
         var snapshot = run.Snapshot();
-        await _writes.EnqueueAsync(db =>
-        {
-            WriteQueue.Upsert(db, snapshot, isNew: false, snapshot.Id);
-            db.Journal.Add(entry);
-        });
+        await _writes.EnqueueAsync(
+            new InstanceFinished(snapshot.Id, status, snapshot.OutputJson, now, snapshot.FaultedStep, errorType, message),
+            new JournalAppended(entry));
         _observers.InstanceChanged(snapshot);
         _observers.JournalAppended(entry);
-    }
-
-    private async Task PersistInstanceAsync(InstanceRun run)
-    {
-        var snapshot = run.Snapshot();
-        await _writes.EnqueueAsync(db => WriteQueue.Upsert(db, snapshot, isNew: false, snapshot.Id));
-        _observers.InstanceChanged(snapshot);
     }
 
     /// <summary>A new, time-ordered instance id.</summary>

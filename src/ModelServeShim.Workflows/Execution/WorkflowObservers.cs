@@ -8,7 +8,7 @@ namespace ModelServeShim.Workflows.Execution;
 /// </summary>
 public interface IWorkflowObserver
 {
-    /// <summary>An instance's status or current steps changed.</summary>
+    /// <summary>An instance's status changed (its current steps follow from <see cref="OnStepChanged"/>).</summary>
     void OnInstanceChanged(InstanceRecord instance) { }
 
     /// <summary>A step attempt started or ended.</summary>

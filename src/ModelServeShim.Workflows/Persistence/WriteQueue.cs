@@ -1,30 +1,30 @@
 using System.Threading.Channels;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 
 namespace ModelServeShim.Workflows.Persistence;
 
 /// <summary>
 /// Serialises every runtime write through one writer that commits them in batches (group commit): each
-/// caller awaits its own change's commit, and concurrent instances share transactions. Changes are
-/// applied in the order they were queued, so an instance's later state never lands before its earlier one.
+/// caller awaits its own changes' commit, and concurrent instances share transactions. Changes are
+/// applied in the order they were queued, so an instance's later state never lands before its earlier one,
+/// and changes queued together commit together.
 /// </summary>
 /// <remarks>
 /// Changes must carry their own copies of the data (records built for the write, not shared objects the
-/// engine keeps mutating). <see cref="Upsert{T}"/> merges several changes to one row in one batch.
+/// engine keeps mutating). The <see cref="IStateWriter"/> chosen at registration does the writing.
 /// </remarks>
 public sealed class WriteQueue : IAsyncDisposable
 {
     private const int MaxBatch = 2048;
     private readonly Channel<Pending> _channel = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly IDbContextFactory<WorkflowDbContext> _factory;
+    private readonly IStateWriter _store;
     private readonly ILogger<WriteQueue> _logger;
     private readonly Task _writer;
 
     /// <summary>Starts the writer.</summary>
-    public WriteQueue(IDbContextFactory<WorkflowDbContext> factory, ILogger<WriteQueue> logger)
+    internal WriteQueue(IStateWriter store, ILogger<WriteQueue> logger)
     {
-        _factory = factory;
+        _store = store;
         _logger = logger;
         _writer = Task.Run(WriteLoopAsync);
     }
@@ -32,10 +32,10 @@ public sealed class WriteQueue : IAsyncDisposable
     /// <summary>Number of batches committed (for diagnostics and benchmarks).</summary>
     public long Batches { get; private set; }
 
-    /// <summary>Queues a change; the task completes when it is committed.</summary>
-    public Task EnqueueAsync(Action<WorkflowDbContext> change)
+    /// <summary>Queues changes that commit together; the task completes when they are committed.</summary>
+    internal Task EnqueueAsync(params StateChange[] changes)
     {
-        var pending = new Pending(change, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(changes, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_channel.Writer.TryWrite(pending))
         {
             throw new InvalidOperationException("The workflow store is shutting down.");
@@ -44,33 +44,12 @@ public sealed class WriteQueue : IAsyncDisposable
         return pending.Done.Task;
     }
 
-    /// <summary>Queues a change without waiting; it commits with the next batch, in order.</summary>
-    public void Post(Action<WorkflowDbContext> change) => _ = EnqueueAsync(change).ContinueWith(
+    /// <summary>Queues changes without waiting; they commit with the next batch, in order.</summary>
+    internal void Post(params StateChange[] changes) => _ = EnqueueAsync(changes).ContinueWith(
         t => _logger.LogError(t.Exception, "A queued workflow state change failed to commit"),
         CancellationToken.None,
         TaskContinuationOptions.OnlyOnFaulted,
         TaskScheduler.Default);
-
-    /// <summary>Adds the row, or copies its values onto the copy already queued in this batch.</summary>
-    public static void Upsert<T>(WorkflowDbContext context, T row, bool isNew, params object[] key) where T : class
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var tracked = context.Set<T>().Local.FindEntryUntyped(key);
-        if (tracked is not null)
-        {
-            tracked.CurrentValues.SetValues(row);
-            return;
-        }
-
-        if (isNew)
-        {
-            context.Add(row);
-        }
-        else
-        {
-            context.Update(row);
-        }
-    }
 
     /// <summary>Stops accepting changes and waits for queued ones to commit.</summary>
     public async ValueTask DisposeAsync()
@@ -82,16 +61,18 @@ public sealed class WriteQueue : IAsyncDisposable
     private async Task WriteLoopAsync()
     {
         var batch = new List<Pending>(MaxBatch);
+        var changes = new List<StateChange>(MaxBatch * 2);
         while (await _channel.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             while (batch.Count < MaxBatch && _channel.Reader.TryRead(out var p))
             {
                 batch.Add(p);
+                changes.AddRange(p.Changes);
             }
 
             try
             {
-                await CommitAsync(batch).ConfigureAwait(false);
+                await _store.WriteAsync(changes).ConfigureAwait(false);
                 foreach (var p in batch)
                 {
                     p.Done.TrySetResult();
@@ -105,7 +86,7 @@ public sealed class WriteQueue : IAsyncDisposable
                 {
                     try
                     {
-                        await CommitAsync([p]).ConfigureAwait(false);
+                        await _store.WriteAsync(p.Changes).ConfigureAwait(false);
                         p.Done.TrySetResult();
                     }
                     catch (Exception single)
@@ -121,21 +102,9 @@ public sealed class WriteQueue : IAsyncDisposable
 
             Batches++;
             batch.Clear();
+            changes.Clear();
         }
     }
 
-    private async Task CommitAsync(List<Pending> batch)
-    {
-        await using var context = await _factory.CreateDbContextAsync().ConfigureAwait(false);
-        context.ChangeTracker.AutoDetectChangesEnabled = false;
-        foreach (var p in batch)
-        {
-            p.Change(context);
-        }
-
-        context.ChangeTracker.DetectChanges();
-        await context.SaveChangesAsync().ConfigureAwait(false);
-    }
-
-    private sealed record Pending(Action<WorkflowDbContext> Change, TaskCompletionSource Done);
+    private sealed record Pending(StateChange[] Changes, TaskCompletionSource Done);
 }
