@@ -1,7 +1,7 @@
 using ModelServeShim.Apis;
 using ModelServeShim.Hosting;
 
-if (CommandLine.TryRunCommand(args, Console.Out, out var exitCode))
+if (await CommandLine.TryRunCommandAsync(args, Console.Out, Console.Error) is { } exitCode)
 {
     return exitCode;
 }

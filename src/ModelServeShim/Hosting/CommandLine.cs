@@ -1,4 +1,7 @@
+using System.Globalization;
 using System.Reflection;
+using ModelServeShim.Models.Gguf;
+using ModelServeShim.Models.SampleModels;
 using ModelServeShim.Security;
 
 namespace ModelServeShim.Hosting;
@@ -30,38 +33,73 @@ public static class CommandLine
         }
     }
 
-    /// <summary>Runs <c>--version</c>, <c>--help</c> and <c>keys hash</c>; false when the server should start.</summary>
-    public static bool TryRunCommand(string[] args, TextWriter output, out int exitCode)
+    /// <summary>Runs <c>--version</c>, <c>--help</c>, <c>keys hash</c> and <c>models make-sample</c>; null when the server should start.</summary>
+    public static async Task<int?> TryRunCommandAsync(string[] args, TextWriter output, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(output);
-        exitCode = 0;
+        ArgumentNullException.ThrowIfNull(error);
         if (args.Contains("--version"))
         {
-            output.WriteLine(VersionLine);
-            return true;
+            await output.WriteLineAsync(VersionLine);
+            return 0;
         }
 
         if (args.Contains("--help") || args.Contains("-h"))
         {
-            output.WriteLine(Help);
-            return true;
+            await output.WriteLineAsync(Help);
+            return 0;
         }
 
-        if (args is ["keys", "hash", var key])
+        switch (args)
         {
-            output.WriteLine(ApiKeyHasher.Hash(key));
-            return true;
+            case ["keys", "hash", var key]:
+                await output.WriteLineAsync(ApiKeyHasher.Hash(key));
+                return 0;
+            case ["keys", ..]:
+                await error.WriteLineAsync("usage: model-serve-shim keys hash <api-key>   prints the hash to put in Auth:ApiKeys:<n>:KeyHash");
+                return 2;
+            case ["models", "make-sample", var directory, .. var rest]:
+                return await MakeSampleAsync(directory, rest, output, error);
+            case ["models", ..]:
+                await error.WriteLineAsync("usage: model-serve-shim models make-sample <dir> [--f16] [--seed=N]   writes a tiny random-weight llama GGUF");
+                return 2;
+            default:
+                return null;
         }
+    }
 
-        if (args is ["keys", ..])
+    private static async Task<int> MakeSampleAsync(string directory, string[] options, TextWriter output, TextWriter error)
+    {
+        var sample = new SampleModelOptions();
+        foreach (var option in options)
         {
-            output.WriteLine("usage: model-serve-shim keys hash <api-key>   prints the hash to put in Auth:ApiKeys:<n>:KeyHash");
-            exitCode = 2;
-            return true;
+            if (option == "--f16")
+            {
+                sample = sample with { WeightType = GgmlType.F16 };
+            }
+            else if (option.StartsWith("--seed=", StringComparison.Ordinal) && ulong.TryParse(option["--seed=".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var seed))
+            {
+                sample = sample with { Seed = seed };
+            }
+            else
+            {
+                await error.WriteLineAsync($"models make-sample: unknown option '{option}': use --f16 or --seed=N.");
+                return 2;
+            }
         }
 
-        return false;
+        try
+        {
+            var path = await SampleModelGenerator.WriteToDirectoryAsync(directory, sample);
+            await output.WriteLineAsync($"{path} ({new FileInfo(path).Length} bytes, llama architecture, {sample.WeightType}, seed {sample.Seed})");
+            return 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"models make-sample: cannot write to '{directory}': {e.Message}");
+            return 1;
+        }
     }
 
     private const string Help = """
@@ -71,6 +109,7 @@ public static class CommandLine
                                 [--data-dir=./data] [--listen=localhost] [--workflows-dir=./workflows]
                model-serve-shim --version
                model-serve-shim keys hash <api-key>
+               model-serve-shim models make-sample <dir> [--f16] [--seed=N]
 
         Every flag is also a setting in appsettings.json (section ModelServeShim) and an environment
         variable (ModelServeShim__Port=8080). See README.md.
