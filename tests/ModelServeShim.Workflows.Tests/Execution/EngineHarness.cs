@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
 using ModelServeShim.Workflows.Activities;
@@ -18,7 +19,7 @@ public sealed class EngineHarness : IAsyncDisposable
     private readonly ServiceProvider _services;
     private readonly List<IHostedService> _hosted;
 
-    private EngineHarness(string directory, FakeTimeProvider time, int maxConcurrent)
+    private EngineHarness(string directory, FakeTimeProvider time, int maxConcurrent, StoreWriter writer)
     {
         Directory = directory;
         Time = time;
@@ -28,13 +29,19 @@ public sealed class EngineHarness : IAsyncDisposable
             ["Workflows:Directory"] = Path.Combine(directory, "workflows"),
             ["Workflows:Watch"] = "false",
         }).Build();
-        _services = new ServiceCollection()
+        var services = new ServiceCollection()
             .AddLogging()
             .AddSingleton<TimeProvider>(time)
             .AddSingleton(Events)
             .AddSingleton<IWorkflowObserver>(Events)
-            .AddWorkflowRuntime(configuration, Path.Combine(directory, "state.db"))
-            .BuildServiceProvider();
+            .AddWorkflowRuntime(configuration, Path.Combine(directory, "state.db"));
+        if (writer == StoreWriter.EntityFramework)
+        {
+            // The provider-neutral writer a non-SQLite store would get, over the same SQLite file.
+            services.Replace(ServiceDescriptor.Singleton<IStateWriter>(sp => new EfStateWriter(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>())));
+        }
+
+        _services = services.BuildServiceProvider();
         _services.GetRequiredService<ActivityRegistry>().AddAssembly(typeof(EngineHarness).Assembly, "tests");
         _hosted = [.. _services.GetServices<IHostedService>()];
     }
@@ -47,10 +54,11 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public WorkflowEngine Engine => _services.GetRequiredService<WorkflowEngine>();
 
-    public static async Task<EngineHarness> StartAsync(string? directory = null, FakeTimeProvider? time = null, int maxConcurrent = 16)
+    public static async Task<EngineHarness> StartAsync(
+        string? directory = null, FakeTimeProvider? time = null, int maxConcurrent = 16, StoreWriter writer = StoreWriter.Sqlite)
     {
         directory ??= System.IO.Directory.CreateTempSubdirectory("mss-engine-").FullName;
-        var harness = new EngineHarness(directory, time ?? new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)), maxConcurrent);
+        var harness = new EngineHarness(directory, time ?? new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)), maxConcurrent, writer);
         foreach (var h in harness._hosted)
         {
             await h.StartAsync(CancellationToken.None);
@@ -112,6 +120,16 @@ public sealed class EngineHarness : IAsyncDisposable
         await StopAsync();
         await _services.DisposeAsync();
     }
+}
+
+/// <summary>Which writer commits the runtime's state.</summary>
+public enum StoreWriter
+{
+    /// <summary>The SQLite writer (prepared commands), what the runtime registers for SQLite.</summary>
+    Sqlite,
+
+    /// <summary>The provider-neutral EF Core writer.</summary>
+    EntityFramework,
 }
 
 /// <summary>Records runtime events so tests can wait for a step state instead of sleeping.</summary>

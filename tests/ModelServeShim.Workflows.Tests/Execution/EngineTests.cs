@@ -4,7 +4,13 @@ using ModelServeShim.Workflows.Persistence;
 
 namespace ModelServeShim.Workflows.Tests.Execution;
 
-public class EngineTests
+/// <summary>The engine tests with the SQLite writer the runtime registers for SQLite.</summary>
+public sealed class SqliteWriterEngineTests() : EngineTests(StoreWriter.Sqlite);
+
+/// <summary>The engine tests with the provider-neutral EF Core writer, so that fallback stays honest.</summary>
+public sealed class EfWriterEngineTests() : EngineTests(StoreWriter.EntityFramework);
+
+public abstract class EngineTests(StoreWriter writer)
 {
     private static string Chain(string id, string activities, string connections) => $$"""
         { "definitionId": "{{id}}", "root": { "type": "Flowchart", "activities": [ {{activities}} ], "connections": [ {{connections}} ] } }
@@ -16,7 +22,7 @@ public class EngineTests
     [Fact]
     public async Task Retry_FailsTwiceThenSucceeds_RecordsThreeAttemptsWithExponentialDelays()
     {
-        await using var h = await EngineHarness.StartAsync();
+        await using var h = await StartHarnessAsync();
         await h.SaveAsync(Chain("retry", """
             { "id": "flaky", "type": "ModelServeShim.Fail", "inputs": { "errorType": "Flaky", "failAttempts": 2 },
               "retry": { "maxAttempts": 3, "delay": "2s", "backoff": "exponential" } }
@@ -46,7 +52,7 @@ public class EngineTests
     [Fact]
     public async Task Retry_NonRetryableError_StopsAfterFirstAttempt()
     {
-        await using var h = await EngineHarness.StartAsync();
+        await using var h = await StartHarnessAsync();
         await h.SaveAsync(Chain("fatal", """
             { "id": "bad", "type": "ModelServeShim.Fail", "inputs": { "errorType": "ModelNotFound", "retryable": false },
               "retry": { "maxAttempts": 5, "delay": "1s" } }
@@ -64,7 +70,7 @@ public class EngineTests
     [Fact]
     public async Task Timeout_StepExceedsTimeout_FaultsWithTimeoutTypeAndFollowsFailedPort()
     {
-        await using var h = await EngineHarness.StartAsync();
+        await using var h = await StartHarnessAsync();
         await h.SaveAsync(Chain("timeout", """
             { "id": "slow", "type": "ModelServeShim.Delay", "inputs": { "duration": "1h" }, "timeout": "10s" },
             { "id": "next", "type": "Test.Count" },
@@ -91,7 +97,7 @@ public class EngineTests
     [Fact]
     public async Task Timeout_WithoutFailedPort_FaultsInstance()
     {
-        await using var h = await EngineHarness.StartAsync();
+        await using var h = await StartHarnessAsync();
         await h.SaveAsync(Chain("timeout-fault", """
             { "id": "slow", "type": "ModelServeShim.Delay", "inputs": { "duration": "1h" }, "timeout": "10s" }
             """, ""));
@@ -110,7 +116,7 @@ public class EngineTests
     [Fact]
     public async Task ForkJoin_BranchesRunInParallelAndJoinRunsOnce()
     {
-        await using var h = await EngineHarness.StartAsync();
+        await using var h = await StartHarnessAsync();
         await h.SaveAsync(Chain("fork", """
             { "id": "a", "type": "Test.Count" },
             { "id": "b", "type": "ModelServeShim.Delay", "inputs": { "duration": "5s" } },
@@ -134,7 +140,7 @@ public class EngineTests
     [Fact]
     public async Task Branch_UntakenPath_IsSkippedAndJoinStillRuns()
     {
-        await using var h = await EngineHarness.StartAsync();
+        await using var h = await StartHarnessAsync();
         await h.SaveAsync(Chain("branch", """
             { "id": "choose", "type": "Test.Branch", "inputs": { "port": "Left" } },
             { "id": "left", "type": "Test.Count" },
@@ -155,7 +161,7 @@ public class EngineTests
     [Fact]
     public async Task Cancel_RunningInstance_CancelsStepAndRecordsReason()
     {
-        await using var h = await EngineHarness.StartAsync();
+        await using var h = await StartHarnessAsync();
         await h.SaveAsync(Chain("cancel", """{ "id": "wait", "type": "ModelServeShim.Delay", "inputs": { "duration": "1h" } }""", ""));
 
         var id = await h.StartAsync("cancel");
@@ -174,7 +180,7 @@ public class EngineTests
     [Fact]
     public async Task Concurrency_ExcessInstancesWaitPending()
     {
-        await using var h = await EngineHarness.StartAsync(maxConcurrent: 2);
+        await using var h = await StartHarnessAsync(maxConcurrent: 2);
         await h.SaveAsync(Chain("slots", """{ "id": "wait", "type": "ModelServeShim.Delay", "inputs": { "duration": "1s" } }""", ""));
 
         var ids = new List<string>();
@@ -212,7 +218,7 @@ public class EngineTests
         var directory = Directory.CreateTempSubdirectory("mss-resume-").FullName;
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         string id;
-        await using (var first = await EngineHarness.StartAsync(directory, time))
+        await using (var first = await StartHarnessAsync(directory, time))
         {
             await first.SaveAsync(Chain("resume", """
                 { "id": "a", "type": "Test.Count" },
@@ -224,7 +230,7 @@ public class EngineTests
         }
 
         Assert.Equal(InstanceStatus.Running, (await ReadOnlyInstanceAsync(directory, time, id)).Status);
-        await using var second = await EngineHarness.StartAsync(directory, time);
+        await using var second = await StartHarnessAsync(directory, time);
         await second.Events.WaitForStepAsync(s => s.InstanceId == id && s.ActivityId == "wait" && s.Status == StepStatus.Running);
         await Task.Delay(50);
         time.Advance(TimeSpan.FromMinutes(1));
@@ -242,7 +248,7 @@ public class EngineTests
     [Fact]
     public async Task Start_InputMissingRequiredOrWrongType_IsRejectedWithPaths()
     {
-        await using var h = await EngineHarness.StartAsync();
+        await using var h = await StartHarnessAsync();
         await h.SaveAsync("""
             { "definitionId": "typed", "inputs": [ { "name": "count", "type": "integer", "required": true }, { "name": "name", "type": "string" } ],
               "root": { "activities": [ { "id": "a", "type": "ModelServeShim.Log", "inputs": { "message": "{{ input.count }}" } } ] } }
@@ -259,13 +265,17 @@ public class EngineTests
     [Fact]
     public async Task Save_SameContentTwice_KeepsVersionAndChangedContentAddsOne()
     {
-        await using var h = await EngineHarness.StartAsync();
+        await using var h = await StartHarnessAsync();
         var json = Chain("versions", """{ "id": "a", "type": "ModelServeShim.Log", "inputs": { "message": "v1" } }""", "");
 
         Assert.Equal(1, await h.SaveAsync(json));
         Assert.Equal(1, await h.SaveAsync(json));
         Assert.Equal(2, await h.SaveAsync(json.Replace("v1", "v2", StringComparison.Ordinal)));
     }
+
+    private Task<EngineHarness> StartHarnessAsync(
+        string? directory = null, Microsoft.Extensions.Time.Testing.FakeTimeProvider? time = null, int maxConcurrent = 16) =>
+        EngineHarness.StartAsync(directory, time, maxConcurrent, writer);
 
     private static async Task<InstanceRecord> ReadOnlyInstanceAsync(string directory, Microsoft.Extensions.Time.Testing.FakeTimeProvider time, string id)
     {
