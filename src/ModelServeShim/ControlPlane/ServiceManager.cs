@@ -421,7 +421,19 @@ public sealed class PipelineEventQueue : IWorkflowObserver
     {
         if (instance.CorrelationId is not null && step.Status is StepStatus.Running or StepStatus.Failed or StepStatus.TimedOut)
         {
-            _events.Writer.TryWrite((instance, step));
+            // Copy what is handled later: the runtime owns the record it reports and may change it after this
+            // call (an attempt's start and end written in one batch leave the start's record Succeeded), and a
+            // start read as Succeeded never moved the service into Deploying.
+            _events.Writer.TryWrite((instance, new StepExecutionRecord
+            {
+                Id = step.Id,
+                InstanceId = step.InstanceId,
+                ActivityId = step.ActivityId,
+                ActivityType = step.ActivityType,
+                Attempt = step.Attempt,
+                Status = step.Status,
+                IsFinal = step.IsFinal,
+            }));
         }
     }
 
