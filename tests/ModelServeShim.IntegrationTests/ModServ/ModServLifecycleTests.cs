@@ -1,0 +1,158 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using ModelServeShim.IntegrationTests.Infrastructure;
+
+namespace ModelServeShim.IntegrationTests.ModServ;
+
+/// <summary>Scale, undeploy, redeploy and the deploy conflicts and refusals, through the API and the test shimlet.</summary>
+public sealed class ModServLifecycleTests(ModServFactory factory) : IClassFixture<ModServFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    private Task<HttpResponseMessage> ScaleAsync(string serviceId, int replicas) =>
+        _client.PostAsync($"{ModServClient.Base}/{serviceId}/scale", ApiClient.Json($$"""{"replicaCount": {{replicas}}}"""));
+
+    [Fact]
+    public async Task Scale_RunningService_CallsShimletAndRecordsHistory()
+    {
+        var serviceId = await _client.DeployAsync(ModServClient.Body("scale-me"));
+        await _client.WaitForStateAsync(serviceId, "Running");
+
+        var envelope = await (await ScaleAsync(serviceId, 3).ExpectAsync(HttpStatusCode.OK)).ReadJsonAsync();
+
+        Assert.Equal(3, (int)envelope["data"]!["replicas"]!);
+        Assert.Contains((serviceId, 3), factory.Shimlet.Scaled);
+        var service = await _client.GetServiceAsync(serviceId);
+        Assert.Equal(3, (int)service["service"]!["replicas"]!);
+        var entry = service.History().Last();
+        Assert.Equal("Running", (string)entry["from"]!);
+        Assert.Equal("Running", (string)entry["to"]!);
+        Assert.Contains("from 1 to 3", (string)entry["reason"]!, StringComparison.Ordinal);
+        Assert.Equal("anonymous", (string)entry["operator"]!);
+    }
+
+    [Fact]
+    public async Task Scale_StoppedOrFailedService_Returns409WithState()
+    {
+        var stopped = await _client.DeployAsync(ModServClient.Body("scale-stopped", dryRun: true));
+        await _client.WaitForStateAsync(stopped, "Stopped");
+        var failed = await _client.DeployAsync(ModServClient.Body("scale-failed", modelFile: "missing/nothing.gguf"));
+        await _client.WaitForStateAsync(failed, "Failed");
+
+        foreach (var (id, state) in new[] { (stopped, "Stopped"), (failed, "Failed") })
+        {
+            var body = await (await ScaleAsync(id, 2).ExpectAsync(HttpStatusCode.Conflict)).ReadJsonAsync();
+            Assert.Equal(409, (int)body["code"]!);
+            Assert.Equal(state, (string)body["state"]!);
+            Assert.Contains(state, (string)body["message"]!, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain(factory.Shimlet.Scaled, s => s.ServiceId == stopped || s.ServiceId == failed);
+    }
+
+    [Fact]
+    public async Task Delete_RunningService_StopsThroughShimlet()
+    {
+        var serviceId = await _client.DeployAsync(ModServClient.Body("delete-me"));
+        await _client.WaitForStateAsync(serviceId, "Running");
+
+        var envelope = await (await _client.DeleteAsync($"{ModServClient.Base}/{serviceId}").ExpectAsync(HttpStatusCode.OK)).ReadJsonAsync();
+
+        Assert.Contains((string)envelope["data"]!["state"]!, new[] { "Stopping", "Stopped" });
+        var service = await _client.WaitForStateAsync(serviceId, "Stopped");
+        Assert.Contains(serviceId, factory.Shimlet.Deleted);
+        Assert.Equal(["Running→Stopping", "Stopping→Stopped"], service.Transitions().TakeLast(2));
+        Assert.Equal("anonymous", (string)service.History().Last()["operator"]!);
+        Assert.Null(service["service"]!["endpoint"]);
+
+        // Stopped: nothing left to undeploy.
+        var again = await (await _client.DeleteAsync($"{ModServClient.Base}/{serviceId}").ExpectAsync(HttpStatusCode.Conflict)).ReadJsonAsync();
+        Assert.Equal("Stopped", (string)again["state"]!);
+    }
+
+    [Fact]
+    public async Task Redeploy_FailedService_RunsThePipelineAgain()
+    {
+        const string model = "redeploy-me";
+        var modelFile = "late/late.gguf";
+        var serviceId = await _client.DeployAsync(ModServClient.Body(model, modelFile: modelFile));
+        var failed = await _client.WaitForStateAsync(serviceId, "Failed");
+        Assert.Equal("ModelNotFound", (string)failed["lastError"]!["type"]!);
+        var firstInstance = (string)failed["instanceId"]!;
+
+        // The model arrives; the same request now succeeds.
+        File.Copy(factory.SampleModelPath, Path.Combine(Directory.CreateDirectory(Path.Combine(factory.ModelRoot, "late")).FullName, "late.gguf"));
+        var envelope = await (await _client.PostAsync($"{ModServClient.Base}/{serviceId}/redeploy", null).ExpectAsync(HttpStatusCode.OK)).ReadJsonAsync();
+
+        Assert.Equal(serviceId, (string)envelope["data"]!["serviceId"]!);
+        Assert.Equal(ModServClient.Steps, envelope["data"]!["totalSteps"]!.AsArray().Select(s => (string)s!));
+        var service = await _client.WaitForStateAsync(serviceId, "Running");
+        Assert.NotEqual(firstInstance, (string)service["instanceId"]!);
+        Assert.Null(service["lastError"]);
+        Assert.Contains("Failed→Initializing", service.Transitions());
+        Assert.Single(factory.Shimlet.AppliedFor(serviceId));
+    }
+
+    [Fact]
+    public async Task Deploy_LiveModelNameAgain_Returns409()
+    {
+        var first = await _client.DeployAsync(ModServClient.Body("only-once"));
+        await _client.WaitForStateAsync(first, "Running");
+
+        var body = await (await _client.PostAsync($"{ModServClient.Base}/deploy", ApiClient.Json(ModServClient.Body("only-once").ToJsonString()))
+            .ExpectAsync(HttpStatusCode.Conflict)).ReadJsonAsync();
+
+        Assert.Equal(409, (int)body["code"]!);
+        Assert.Contains(first, (string)body["message"]!, StringComparison.Ordinal);
+        var list = await _client.GetDataAsync($"{ModServClient.Base}?model=only-once");
+        Assert.Single(list.AsArray());
+    }
+
+    [Fact]
+    public async Task Deploy_UnknownShimlet_Returns400ListingAvailable()
+    {
+        var body = ModServClient.Body("no-such-shimlet");
+        body["shimlet"] = "docker";
+
+        var error = await ExpectFieldErrorAsync(body, "shimlet");
+
+        Assert.Contains("docker", error, StringComparison.Ordinal);
+        Assert.Contains("test", error, StringComparison.Ordinal);
+        Assert.Contains("k8s", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deploy_UnknownPipeline_Returns400ListingAvailable()
+    {
+        var body = ModServClient.Body("no-such-pipeline");
+        body["pipeline"] = "quant-pipeline";
+
+        var error = await ExpectFieldErrorAsync(body, "pipeline");
+
+        Assert.Contains("quant-pipeline", error, StringComparison.Ordinal);
+        Assert.Contains("opensourcellm", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deploy_UnknownAccelerator_Returns400ListingKnownTypes()
+    {
+        var body = ModServClient.Body("no-such-gpu");
+        body["resourceRequirements"] = new JsonObject { ["acceleratorType"] = "NVIDIA H2000", ["acceleratorCount"] = 1, ["cpu"] = "4", ["memory"] = "16Gi" };
+
+        var error = await ExpectFieldErrorAsync(body, "resourceRequirements.acceleratorType");
+
+        Assert.Contains("NVIDIA H2000", error, StringComparison.Ordinal);
+        Assert.Contains("NVIDIA H20", error.Replace("NVIDIA H2000", "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    /// <summary>Posts a deploy that must be refused with 400 naming <paramref name="field"/>; returns that error's message. Nothing is created.</summary>
+    private async Task<string> ExpectFieldErrorAsync(JsonObject body, string field)
+    {
+        var envelope = await (await _client.PostAsync($"{ModServClient.Base}/deploy", ApiClient.Json(body.ToJsonString())).ExpectAsync(HttpStatusCode.BadRequest)).ReadJsonAsync();
+        Assert.Equal(400, (int)envelope["code"]!);
+        Assert.False(string.IsNullOrWhiteSpace((string?)envelope["message"]));
+        var error = Assert.Single(envelope["errors"]!.AsArray(), e => (string)e!["field"]! == field);
+        Assert.Empty((await _client.GetDataAsync($"{ModServClient.Base}?model={body["modelName"]}")).AsArray());
+        return (string)error!["message"]!;
+    }
+}

@@ -1,0 +1,35 @@
+using System.Net;
+using ModelServeShim.IntegrationTests.Infrastructure;
+
+namespace ModelServeShim.IntegrationTests.ModServ;
+
+/// <summary>
+/// prometheus-net keeps its metrics in one process-wide registry, and every host in the test process refreshes
+/// the <c>modserv_services</c> gauge from its own store before a scrape. Run alone (after the parallel classes),
+/// so the gauge is this host's.
+/// </summary>
+[CollectionDefinition(nameof(ModServMetricsCollection), DisableParallelization = true)]
+public sealed class ModServMetricsCollection;
+
+[Collection(nameof(ModServMetricsCollection))]
+public sealed class ModServMetricsTests(ModServFactory factory) : IClassFixture<ModServFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    [Fact]
+    public async Task Metrics_AfterADeployment_CountStartsAndServicesByState()
+    {
+        var serviceId = await _client.DeployAsync(ModServClient.Body("metered"));
+        await _client.WaitForStateAsync(serviceId, "Running");
+
+        var metrics = await (await _client.GetAsync("/metrics").ExpectAsync(HttpStatusCode.OK)).Content.ReadAsStringAsync();
+        var lines = metrics.Split('\n');
+
+        Assert.Contains(lines, l => l.StartsWith("modserv_deployments_started_total{pipeline=\"opensourcellm\",shimlet=\"test\"} ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("modserv_deployments_finished_total{pipeline=\"opensourcellm\",shimlet=\"test\",result=\"succeeded\"} ", StringComparison.Ordinal));
+        Assert.Contains("modserv_services{state=\"Running\"} 1", lines);
+        Assert.Contains("modserv_services{state=\"Failed\"} 0", lines);
+        Assert.Contains(lines, l => l.StartsWith("modserv_service_transitions_total{from=\"HealthChecking\",to=\"Running\"} ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("modserv_step_duration_seconds_count{step=\"health-check\",outcome=\"Succeeded\"} ", StringComparison.Ordinal));
+    }
+}
