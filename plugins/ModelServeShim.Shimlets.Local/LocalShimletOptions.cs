@@ -1,0 +1,73 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ModelServeShim.Shimlets.Local;
+
+/// <summary>
+/// Settings of the local shimlet, bound from the configuration section <c>Shimlets:Local</c>.
+/// </summary>
+public sealed class LocalShimletOptions
+{
+    /// <summary>The configuration section these options are bound from.</summary>
+    public const string SectionName = "Shimlets:Local";
+
+    /// <summary>
+    /// Where service records, working directories and logs live. Null: <c>&lt;data-dir&gt;/local-shimlet</c>, with the
+    /// data directory read from <c>ModelServeShim:DataDir</c> (default <c>data</c>).
+    /// </summary>
+    public string? StateDirectory { get; set; }
+
+    /// <summary>The shell used as an exec trampoline that redirects a runtime's output to its log file. Default <c>/bin/sh</c>.</summary>
+    [Required]
+    public string ShellPath { get; set; } = "/bin/sh";
+
+    /// <summary>How long a stopped process may take to exit after SIGTERM before it and its children are killed. Default 10 seconds.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan StopGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Delay before the first restart of a crashed process; multiplied by <see cref="RestartBackoffMultiplier"/> per further crash. Default 1 second.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan RestartInitialDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest delay between restarts. Default 1 minute.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan RestartMaxDelay { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Factor between consecutive restart delays. Default 2.</summary>
+    [Range(1.0, 10.0)]
+    public double RestartBackoffMultiplier { get; set; } = 2.0;
+
+    /// <summary>
+    /// Restarts allowed within <see cref="RestartWindow"/>; the next crash stops restarting and the replica reports
+    /// <c>crash-loop</c>. Default 5.
+    /// </summary>
+    [Range(0, 1000)]
+    public int MaxRestarts { get; set; } = 5;
+
+    /// <summary>The sliding window crashes are counted in. Default 10 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan RestartWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Size at which a replica's log file is rotated (copy, then truncate). Default 10 MiB.</summary>
+    [Range(4096L, long.MaxValue)]
+    public long MaxLogFileBytes { get; set; } = 10 * 1024 * 1024;
+
+    /// <summary>Rotated log files kept per replica (<c>.1</c> newest). Default 3.</summary>
+    [Range(0, 100)]
+    public int MaxLogFiles { get; set; } = 3;
+
+    /// <summary>Log lines kept in memory per replica for <c>GetLogsAsync</c>. Default 1000.</summary>
+    [Range(1, 100_000)]
+    public int LogTailLines { get; set; } = 1000;
+
+    /// <summary>Log lines quoted in a crash-loop status message. Default 20.</summary>
+    [Range(0, 1000)]
+    public int CrashLogTailLines { get; set; } = 20;
+
+    /// <summary>How often each replica's process is checked and its log read. Default 500 ms.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Timeout of one health request to a replica. Default 2 seconds.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan HealthProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+}
