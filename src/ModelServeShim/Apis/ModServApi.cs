@@ -275,6 +275,7 @@ public static class ModServApi
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";
         var last = afterSequence;
+        var pending = new SortedDictionary<long, JournalRecord>();
         bool finished;
         await using (var wf = await workflowDb.CreateDbContextAsync(ct))
         {
@@ -312,13 +313,41 @@ public static class ModServApi
             }
             else if (entry.Sequence > last)
             {
-                await WriteEventAsync(http, entry, ct);
-                last = entry.Sequence;
+                // Entries arrive out of order (the runtime hands some out when they are queued for writing, others
+                // once written): hold each until those before it are sent, taking the missing ones from the store.
+                pending[entry.Sequence] = entry;
+                if (!pending.ContainsKey(last + 1))
+                {
+                    await using var wf = await workflowDb.CreateDbContextAsync(ct);
+                    var before = pending.Keys.First();
+                    foreach (var stored in await wf.Journal.AsNoTracking().Where(j => j.InstanceId == instanceId && j.Sequence > last && j.Sequence < before).ToListAsync(ct))
+                    {
+                        pending[stored.Sequence] = stored;
+                    }
+                }
+
+                while (pending.Remove(last + 1, out var next))
+                {
+                    await WriteEventAsync(http, next, ct);
+                    last = next.Sequence;
+                }
             }
         }
 
         if (!ct.IsCancellationRequested)
         {
+            // The runtime reports an instance's end before it hands out the journal entry that records the end
+            // (already stored by then): send what the store has past the last entry sent, then end.
+            await using (var wf = await workflowDb.CreateDbContextAsync(ct))
+            {
+                var rest = await wf.Journal.AsNoTracking().Where(j => j.InstanceId == instanceId && j.Sequence > last)
+                    .OrderBy(j => j.Sequence).ToListAsync(ct);
+                foreach (var entry in rest)
+                {
+                    await WriteEventAsync(http, entry, ct);
+                }
+            }
+
             await http.Response.WriteAsync("event: end\ndata: {}\n\n", ct);
             await http.Response.Body.FlushAsync(ct);
         }
