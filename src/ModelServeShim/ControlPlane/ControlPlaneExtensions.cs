@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using ModelServeShim.Abstractions.Shimlets;
 using ModelServeShim.Activities.Llm;
 using ModelServeShim.Shimlets.Kubernetes;
+using ModelServeShim.Shimlets.Local;
 using ModelServeShim.Workflows;
 using ModelServeShim.Workflows.Execution;
 
@@ -23,6 +24,7 @@ public static class ControlPlaneExtensions
         services.AddActivities(typeof(ModelValidationActivity).Assembly);
 
         services.AddKubernetesShimlet(configuration.GetSection("Shimlets:Kubernetes"));
+        services.AddLocalShimlet(configuration.GetSection("Shimlets:Local"));
         services.AddSingleton<ShimletProvider>();
         services.AddSingleton<IShimletProvider>(sp => sp.GetRequiredService<ShimletProvider>());
 
