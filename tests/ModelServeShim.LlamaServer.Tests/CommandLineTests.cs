@@ -38,6 +38,15 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public void Parse_TheLlamaCppRuntimeProfileArguments_AreAcceptedOnCpu()
+    {
+        // The built-in llama-cpp profile's Args, with its placeholders filled in for a CPU-only replica.
+        var options = Parse("--model", _model, "--host", "0.0.0.0", "--port", "8081", "--ctx-size", "4096", "--alias", "served", "-ngl", "0").Serve!;
+
+        Assert.Equal((8081, "0.0.0.0", 4096, "served"), (options.Port, options.Host, options.ContextSize!.Value, options.Alias));
+    }
+
+    [Fact]
     public void Parse_PortAndHostEnvironment_AreDefaultsThatFlagsOverride()
     {
         var environment = new Dictionary<string, string?> { ["PORT"] = "7000", ["HOST"] = "::1" };
@@ -59,6 +68,9 @@ public sealed class CommandLineTests : IDisposable
     [InlineData("--parallel", "--parallel", "-1")]
     [InlineData("--temperature", "--temperature", "1")]
     [InlineData("--threads", "--threads")]
+    [InlineData("-ngl", "-ngl", "99")]
+    [InlineData("--n-gpu-layers", "--n-gpu-layers=1")]
+    [InlineData("unexpected argument 'extra'", "extra")]
     public void Parse_BadFlag_ThrowsAOneLineMessageNamingIt(string flag, params string[] args)
     {
         var error = Assert.Throws<UsageException>(() => Parse(["--model", _model, .. args]));

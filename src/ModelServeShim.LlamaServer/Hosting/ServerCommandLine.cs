@@ -22,7 +22,7 @@ public static class ServerCommandLine
         model-serve-shim-llama: an OpenAI-compatible server for one GGUF model (llama.cpp on CPU, via LLamaSharp).
 
         usage: model-serve-shim-llama --model <file.gguf> [--port 8080] [--host 127.0.0.1] [--alias <id>]
-                                      [--ctx-size <n>] [--threads 1] [--parallel 1]
+                                      [--ctx-size <n>] [--threads 1] [--parallel 1] [-ngl 0]
                model-serve-shim-llama bench --model <file.gguf> [--tokens 64] [--runs 5] [--threads 1] [--ctx-size <n>]
 
         PORT and HOST environment variables set the defaults for --port and --host.
@@ -30,7 +30,8 @@ public static class ServerCommandLine
         See docs/runtime/llama-server.md.
         """;
 
-    private static readonly HashSet<string> ServeFlags = ["--model", "--port", "--host", "--alias", "--ctx-size", "--threads", "--parallel"];
+    // -ngl/--n-gpu-layers (0 only) lets llama-server's argument list from the llama-cpp runtime profile run unchanged.
+    private static readonly HashSet<string> ServeFlags = ["--model", "--port", "--host", "--alias", "--ctx-size", "--threads", "--parallel", "--n-gpu-layers", "-ngl"];
     private static readonly HashSet<string> BenchFlags = ["--model", "--ctx-size", "--threads", "--tokens", "--runs"];
 
     public static Launch Parse(IReadOnlyList<string> args, Func<string, string?> environment)
@@ -53,6 +54,14 @@ public static class ServerCommandLine
         if (!File.Exists(model))
         {
             throw new UsageException($"--model: no such file '{model}'.");
+        }
+
+        foreach (string gpuFlag in (string[])["--n-gpu-layers", "-ngl"])
+        {
+            if (values.TryGetValue(gpuFlag, out var layers) && layers != "0")
+            {
+                throw new UsageException($"{gpuFlag}: this server runs on the CPU only, so the value must be 0 (got '{layers}').");
+            }
         }
 
         var server = new ServerOptions
@@ -84,18 +93,21 @@ public static class ServerCommandLine
             string arg = args[i];
             int equals = arg.IndexOf('=', StringComparison.Ordinal);
             string flag = equals > 0 ? arg[..equals] : arg;
+            if (!flag.StartsWith('-'))
+            {
+                throw new UsageException($"unexpected argument '{arg}' (see --help).");
+            }
+
             if (!known.Contains(flag))
             {
-                throw new UsageException(flag.StartsWith("--", StringComparison.Ordinal)
-                    ? $"{flag}: unknown flag (see --help)."
-                    : $"unexpected argument '{arg}' (see --help).");
+                throw new UsageException($"{flag}: unknown flag (see --help).");
             }
 
             if (equals > 0)
             {
                 values[flag] = arg[(equals + 1)..];
             }
-            else if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+            else if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal) && !known.Contains(args[i + 1]))
             {
                 values[flag] = args[++i];
             }
