@@ -46,6 +46,7 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
     private readonly ConcurrentDictionary<string, InstanceRun> _runs = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _slots;
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
     private readonly IDbContextFactory<WorkflowDbContext> _db;
     private readonly DefinitionStore _definitions;
     private readonly StepInvoker _invoker;
@@ -162,21 +163,27 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
     /// <summary>Stops running instances without ending them: they resume on the next start.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync();
+        if (!_stopping.IsCancellationRequested)
+        {
+            await _stopping.CancelAsync();
+        }
+
         var all = _runs.Values.Select(r => r.Finished.Task).ToArray();
         await Task.WhenAll(all).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Stopping may be asked again after disposal (hosts stop, then dispose, then some stop again), and
+    /// background runs release their slot as they end: so the token source and the semaphore are left to
+    /// the garbage collector (neither holds a timer or a wait handle) instead of being disposed under them.
+    /// </remarks>
     public async ValueTask DisposeAsync()
     {
-        if (!_stopping.IsCancellationRequested)
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             await StopAsync(CancellationToken.None);
         }
-
-        _stopping.Dispose();
-        _slots.Dispose();
     }
 
     private async Task ResumeAsync(WorkflowDbContext db, InstanceRecord record, CancellationToken cancellationToken)
