@@ -211,6 +211,15 @@ public sealed class ServiceManager(
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        try
+        {
+            await ReconcileAsync(stoppingToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogError(e, "Could not reconcile services with their pipelines after start");
+        }
+
         await foreach (var (instance, step) in events.Reader.ReadAllAsync(stoppingToken))
         {
             try
@@ -220,6 +229,47 @@ public sealed class ServiceManager(
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 logger.LogError(e, "Could not apply pipeline event of instance {Instance} to service {Service}", instance.Id, instance.CorrelationId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a restart: replays the end of pipelines that finished while their service's event was not yet
+    /// applied, fails services whose pipeline never started, and finishes undeploys that were under way.
+    /// </summary>
+    private async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        await using var context = await db.CreateDbContextAsync(cancellationToken);
+        var open = await context.Services.AsNoTracking()
+            .Where(s => s.State == ServiceState.Initializing || s.State == ServiceState.PipelineRunning
+                || s.State == ServiceState.Deploying || s.State == ServiceState.HealthChecking || s.State == ServiceState.Stopping)
+            .ToListAsync(cancellationToken);
+        if (open.Count == 0)
+        {
+            return;
+        }
+
+        await using var wf = await workflowDb.CreateDbContextAsync(cancellationToken);
+        foreach (var service in open)
+        {
+            if (service.State == ServiceState.Stopping)
+            {
+                _ = Task.Run(() => RemoveResourcesAsync(service, "control-plane"), CancellationToken.None);
+                continue;
+            }
+
+            var instance = service.InstanceId is null ? null : await wf.Instances.AsNoTracking().FirstOrDefaultAsync(i => i.Id == service.InstanceId, cancellationToken);
+            if (instance is null)
+            {
+                await TransitionAsync(service.Id, ServiceTrigger.PipelineFailed, "the server stopped before the pipeline started; redeploy to run it", "control-plane", s =>
+                {
+                    s.LastErrorType = "PipelineNotStarted";
+                    s.LastError = "The server stopped before the pipeline started.";
+                }, cancellationToken);
+            }
+            else if (instance.Status is InstanceStatus.Completed or InstanceStatus.Faulted or InstanceStatus.Cancelled)
+            {
+                await HandleAsync(instance, null, cancellationToken);
             }
         }
     }
