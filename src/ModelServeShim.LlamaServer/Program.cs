@@ -23,6 +23,12 @@ if (launch.Benchmark is { } benchmark)
     return await Benchmark.RunAsync(benchmark, Console.Out, loggerFactory);
 }
 
+if (launch.Quantize is { } quantize)
+{
+    using var loggerFactory = LoggerFactory.Create(logging => logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
+    return await Quantizer.RunAsync(quantize, Console.Out, Console.Error, loggerFactory);
+}
+
 await using var app = LlamaServerApp.Create(launch.Serve!);
 await LlamaServerApp.RunAsync(app);
 return 0;

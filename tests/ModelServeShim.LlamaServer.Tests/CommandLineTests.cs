@@ -30,6 +30,26 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public void Parse_Quantize_ReadsInputOutputTypeAndThreads()
+    {
+        var options = Parse("quantize", "--input", _model, "--output=out.gguf", "--type", "q4_k_m", "--threads", "2").Quantize!;
+
+        Assert.Equal(new QuantizeOptions(_model, Path.GetFullPath("out.gguf"), "Q4_K_M", 2), options);
+    }
+
+    [Theory]
+    [InlineData("--type", "Q9_X", "--type must be one of")]
+    [InlineData("--type", "Q8_0", "--output <file.gguf> is required", false)]
+    public void Parse_QuantizeWithBadArguments_NamesTheProblem(string flag, string value, string message, bool withOutput = true)
+    {
+        string[] args = withOutput ? ["quantize", "--input", _model, "--output", "o.gguf", flag, value] : ["quantize", "--input", _model, flag, value];
+
+        var error = Assert.Throws<UsageException>(() => Parse(args));
+
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_EveryFlag_InBothForms()
     {
         var options = Parse($"--model={_model}", "--port", "9001", "--host=0.0.0.0", "--alias", "tiny", "--ctx-size=512", "--threads", "2", "--parallel=3").Serve!;

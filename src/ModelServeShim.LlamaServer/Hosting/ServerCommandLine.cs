@@ -6,8 +6,8 @@ namespace ModelServeShim.LlamaServer.Hosting;
 /// <summary>A bad flag or value; <see cref="Exception.Message"/> is one line that names it.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
-/// <summary>What to do: serve, benchmark, or print the help.</summary>
-public sealed record Launch(ServerOptions? Serve = null, BenchmarkOptions? Benchmark = null, bool Help = false);
+/// <summary>What to do: serve, benchmark, quantize, or print the help.</summary>
+public sealed record Launch(ServerOptions? Serve = null, BenchmarkOptions? Benchmark = null, bool Help = false, QuantizeOptions? Quantize = null);
 
 /// <summary>
 /// Parses <c>model-serve-shim-llama [bench] --model &lt;gguf&gt; [--flag value | --flag=value]…</c>.
@@ -24,6 +24,7 @@ public static class ServerCommandLine
         usage: model-serve-shim-llama --model <file.gguf> [--port 8080] [--host 127.0.0.1] [--alias <id>]
                                       [--ctx-size <n>] [--threads 1] [--parallel 1] [-ngl 0]
                model-serve-shim-llama bench --model <file.gguf> [--tokens 64] [--runs 5] [--threads 1] [--ctx-size <n>]
+               model-serve-shim-llama quantize --input <file.gguf> --output <file.gguf> --type <Q8_0|Q4_K_M|…> [--threads 0]
 
         PORT and HOST environment variables set the defaults for --port and --host.
         Endpoints: GET /health, GET /v1/models, POST /v1/completions, POST /v1/chat/completions.
@@ -33,6 +34,7 @@ public static class ServerCommandLine
     // -ngl/--n-gpu-layers (0 only) lets llama-server's argument list from the llama-cpp runtime profile run unchanged.
     private static readonly HashSet<string> ServeFlags = ["--model", "--port", "--host", "--alias", "--ctx-size", "--threads", "--parallel", "--n-gpu-layers", "-ngl"];
     private static readonly HashSet<string> BenchFlags = ["--model", "--ctx-size", "--threads", "--tokens", "--runs"];
+    private static readonly HashSet<string> QuantizeFlags = ["--input", "--output", "--type", "--threads"];
 
     public static Launch Parse(IReadOnlyList<string> args, Func<string, string?> environment)
     {
@@ -41,6 +43,11 @@ public static class ServerCommandLine
         if (args.Any(a => a is "--help" or "-h"))
         {
             return new Launch(Help: true);
+        }
+
+        if (args.Count > 0 && args[0] == "quantize")
+        {
+            return new Launch(Quantize: ParseQuantize(ReadFlags([.. args.Skip(1)], QuantizeFlags)));
         }
 
         bool bench = args.Count > 0 && args[0] == "bench";
@@ -83,6 +90,37 @@ public static class ServerCommandLine
             : new Launch(Serve: server);
 
         string? Env(string name) => environment(name) is { Length: > 0 } value ? value : null;
+    }
+
+    private static QuantizeOptions ParseQuantize(Dictionary<string, string> values)
+    {
+        if (!values.TryGetValue("--input", out var input) || input.Length == 0)
+        {
+            throw new UsageException("quantize: --input <file.gguf> is required.");
+        }
+
+        if (!File.Exists(input))
+        {
+            throw new UsageException($"quantize: --input: no such file '{input}'.");
+        }
+
+        if (!values.TryGetValue("--output", out var output) || output.Length == 0)
+        {
+            throw new UsageException("quantize: --output <file.gguf> is required.");
+        }
+
+        if (Path.GetFullPath(output) == Path.GetFullPath(input))
+        {
+            throw new UsageException("quantize: --output must differ from --input.");
+        }
+
+        if (!values.TryGetValue("--type", out var type) || !Quantizer.Types.ContainsKey(type))
+        {
+            throw new UsageException($"quantize: --type must be one of {string.Join(", ", Quantizer.Types.Keys)} (got '{type}').");
+        }
+
+        return new QuantizeOptions(Path.GetFullPath(input), Path.GetFullPath(output), type.ToUpperInvariant(),
+            Int("--threads", values.GetValueOrDefault("--threads"), 0, 0, 1024));
     }
 
     private static Dictionary<string, string> ReadFlags(IReadOnlyList<string> args, HashSet<string> known)
