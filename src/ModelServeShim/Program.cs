@@ -16,6 +16,7 @@ app.MapActivitiesApi();
 app.MapWorkflowDefinitionsApi();
 app.MapWorkflowInstancesApi();
 app.MapModServApi();
+app.MapPluginsApi();
 app.MapSystemApi();
 
 try

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using ModelServeShim.ControlPlane;
+using ModelServeShim.Plugins;
 using ModelServeShim.Security;
 using Prometheus;
 using ModelServeShim.Workflows;
@@ -36,6 +37,7 @@ public static class HostingExtensions
         var databasePath = Path.Combine(shim.DataDirFullPath, "modelserveshim.db");
         services.AddWorkflowRuntime(configuration, databasePath);
         services.AddControlPlane(configuration, databasePath);
+        services.AddPlugins();
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
