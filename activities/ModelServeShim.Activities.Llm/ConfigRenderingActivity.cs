@@ -53,6 +53,10 @@ public sealed partial class ConfigRenderingActivity(
     [Input(Description = "Runtime profile name (llama-cpp, vllm, sglang, or a configured one); empty chooses by format.")]
     public string? Runtime { get; set; }
 
+    /// <summary>The shimlet that will run the spec; picks the runtime through <c>Runtimes:ShimletDefaults</c>.</summary>
+    [Input(Description = "The shimlet that will deploy the spec (local, k8s, …); chooses the default runtime per shimlet (Runtimes:ShimletDefaults).")]
+    public string? Shimlet { get; set; }
+
     /// <summary>The context length.</summary>
     [Input(Required = true, Description = "Tokens per sequence (model-validation's contextLength).")]
     public int ContextLength { get; set; }
@@ -90,6 +94,7 @@ public sealed partial class ConfigRenderingActivity(
             ["modelPath"] = ModelPath,
             ["format"] = format,
             ["runtime"] = Runtime,
+            ["shimlet"] = Shimlet,
             ["contextLength"] = ContextLength,
             ["replicas"] = Replicas,
             ["namespace"] = Namespace,
@@ -98,13 +103,14 @@ public sealed partial class ConfigRenderingActivity(
         CheckInputs(context);
         var resources = ReadResources(context);
         var profile = ChooseProfile(context, format);
-        var (root, containerModelPath) = Locate(context);
+        var (root, canonicalModelPath, containerModelPath) = Locate(context);
 
         string servedModelName = ModelName;
         var values = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["modelFile"] = containerModelPath,
-            ["port"] = profile.Port.ToString(CultureInfo.InvariantCulture),
+            ["modelFile"] = profile.HostPaths ? canonicalModelPath : containerModelPath,
+            // Port 0: the environment picks one per replica and fills the placeholder itself (the local shimlet does).
+            ["port"] = profile.Port == 0 ? "{{ port }}" : profile.Port.ToString(CultureInfo.InvariantCulture),
             ["contextLength"] = ContextLength.ToString(CultureInfo.InvariantCulture),
             ["servedModelName"] = servedModelName,
             ["modelName"] = ModelName,
@@ -123,7 +129,7 @@ public sealed partial class ConfigRenderingActivity(
             Labels = Labels is null ? new Dictionary<string, string>() : new SortedDictionary<string, string>(Labels.ToDictionary(), StringComparer.Ordinal),
             Runtime = profile.Name,
             Image = resources.AcceleratorCount > 0 ? profile.AcceleratorImage : profile.Image,
-            Command = profile.Command,
+            Command = ResolveCommand(context, profile),
             Args = RuntimeProfileCatalog.Render(profile.Args, values),
             Environment = new SortedDictionary<string, string>(
                 profile.Environment.ToDictionary(e => e.Key, e => RuntimeProfileCatalog.RenderOne(e.Value, values)), StringComparer.Ordinal),
@@ -146,7 +152,7 @@ public sealed partial class ConfigRenderingActivity(
             ["command"] = spec.Command,
             ["args"] = spec.Args,
             ["port"] = spec.Port,
-            ["modelMount"] = $"{root} -> {spec.ModelMountPath}",
+            ["modelMount"] = profile.HostPaths ? null : $"{root} -> {spec.ModelMountPath}",
             ["durationMs"] = StepJournal.ElapsedMs(context, started),
         });
 
@@ -217,7 +223,7 @@ public sealed partial class ConfigRenderingActivity(
     {
         if (string.IsNullOrWhiteSpace(Runtime))
         {
-            return runtimes.DefaultFor(format) ?? throw StepJournal.Fail(context, LlmErrorTypes.RuntimeFormatMismatch,
+            return runtimes.DefaultFor(format, Shimlet?.Trim()) ?? throw StepJournal.Fail(context, LlmErrorTypes.RuntimeFormatMismatch,
                 $"No runtime profile serves format '{format}'. Profiles: {Describe(runtimes.Profiles)}. Add one under '{RuntimeOptions.SectionName}:Profiles'.",
                 retryable: false, new Dictionary<string, object?> { ["format"] = format });
         }
@@ -240,8 +246,22 @@ public sealed partial class ConfigRenderingActivity(
         return profile;
     }
 
-    /// <summary>The model root holding the model (mounted into containers) and the model's path inside the container.</summary>
-    private (string Root, string ContainerPath) Locate(ActivityContext context)
+    /// <summary>The command with <see cref="RuntimeProfile.LlamaServerPlaceholder"/> replaced by the embedded runtime's location.</summary>
+    private IReadOnlyList<string> ResolveCommand(ActivityContext context, RuntimeProfile profile)
+    {
+        if (profile.Command.Count == 0 || profile.Command[0] != RuntimeProfile.LlamaServerPlaceholder)
+        {
+            return profile.Command;
+        }
+
+        var located = LlamaServerLocator.TryLocate(options.Value.LlamaServerPath) ?? throw StepJournal.Fail(context, LlmErrorTypes.LlamaServerNotFound,
+            $"Runtime '{profile.Name}' runs {LlamaServerLocator.ExecutableName}, which was not found (looked at {LlamaServerLocator.Describe(options.Value.LlamaServerPath)}). Build src/ModelServeShim.LlamaServer, set {RuntimeOptions.SectionName}:LlamaServerPath, or choose another runtime.",
+            retryable: false, new Dictionary<string, object?> { ["runtime"] = profile.Name });
+        return [.. located, .. profile.Command.Skip(1)];
+    }
+
+    /// <summary>The model root holding the model (mounted into containers), the canonical host path, and the model's path inside the container.</summary>
+    private (string Root, string CanonicalPath, string ContainerPath) Locate(ActivityContext context)
     {
         string canonical;
         try
@@ -262,7 +282,7 @@ public sealed partial class ConfigRenderingActivity(
             .First();
         string relative = Path.GetRelativePath(root, canonical).Replace(Path.DirectorySeparatorChar, '/');
         string mount = options.Value.ModelMountPath.TrimEnd('/');
-        return (root, relative == "." ? mount : $"{mount}/{relative}");
+        return (root, canonical, relative == "." ? mount : $"{mount}/{relative}");
     }
 
     private static string Describe(IEnumerable<RuntimeProfile> profiles) =>

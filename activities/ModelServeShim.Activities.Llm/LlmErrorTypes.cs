@@ -99,4 +99,16 @@ public static class LlmErrorTypes
 
     /// <summary><c>/v1/models</c> does not list the served model name (not retryable).</summary>
     public const string ModelNotServed = "ModelNotServed";
+
+    /// <summary>The embedded runtime <c>model-serve-shim-llama</c> that <c>llama-embedded</c> runs was not found (not retryable).</summary>
+    public const string LlamaServerNotFound = "LlamaServerNotFound";
+
+    /// <summary>model-quantization cannot find <c>model-serve-shim-llama</c>, which runs llama.cpp's quantizer (not retryable).</summary>
+    public const string QuantizerNotFound = "QuantizerNotFound";
+
+    /// <summary>The quantization type is not one llama.cpp's quantizer is offered for (not retryable); the message lists them.</summary>
+    public const string UnsupportedQuantizationType = "UnsupportedQuantizationType";
+
+    /// <summary>The quantizer exited with an error (not retryable: the same input fails the same way); the message quotes it.</summary>
+    public const string QuantizationFailed = "QuantizationFailed";
 }

@@ -16,6 +16,21 @@ public sealed class RuntimeOptions
     /// <summary>Runtime chosen for a format when the request names none: format → profile name. Built in: gguf → llama-cpp, safetensors → vllm.</summary>
     public Dictionary<string, string> Defaults { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Runtime chosen per shimlet and format when the request names none, before <see cref="Defaults"/>:
+    /// shimlet → format → profile name. Built in: <c>local</c> → gguf → <c>llama-embedded</c>.
+    /// </summary>
+    public Dictionary<string, Dictionary<string, string>> ShimletDefaults { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The embedded llama.cpp runtime (<c>model-serve-shim-llama</c> or its <c>.dll</c>); empty: next to the host
+    /// (<c>runtime/llama/</c>), else on <c>PATH</c>. Used by <c>llama-embedded</c> and by model-quantization.
+    /// </summary>
+    public string? LlamaServerPath { get; set; }
+
+    /// <summary>Directory, relative to the model's root, that model-quantization writes into. Default <c>.quantized</c>.</summary>
+    public string QuantizedDirectory { get; set; } = ".quantized";
+
     /// <summary>Where the model root appears inside containers (read-only). Default <c>/models</c>.</summary>
     public string ModelMountPath { get; set; } = "/models";
 
@@ -53,8 +68,11 @@ public sealed class RuntimeProfileOptions
     /// <summary>Environment variables; a value may be exactly one placeholder.</summary>
     public Dictionary<string, string>? Environment { get; set; }
 
-    /// <summary>The port the runtime listens on.</summary>
+    /// <summary>The port the runtime listens on; 0 lets the environment choose one per replica (the local shimlet), leaving <c>{{ port }}</c> for it to fill.</summary>
     public int? Port { get; set; }
+
+    /// <summary>The runtime runs on the host and reads the model at its host path (no <c>ModelMountPath</c> translation).</summary>
+    public bool? HostPaths { get; set; }
 
     /// <summary>The health path, starting with '/'.</summary>
     public string? HealthPath { get; set; }

@@ -11,6 +11,7 @@ namespace ModelServeShim.Activities.Llm;
 /// <param name="Port">The port it listens on.</param>
 /// <param name="HealthPath">Its health path.</param>
 /// <param name="StartupTimeout">How long it may take to start.</param>
+/// <param name="HostPaths">The runtime reads the model at its host path (no container mount).</param>
 public sealed record RuntimeProfile(
     string Name,
     IReadOnlyList<string> Formats,
@@ -21,8 +22,12 @@ public sealed record RuntimeProfile(
     IReadOnlyDictionary<string, string> Environment,
     int Port,
     string HealthPath,
-    TimeSpan StartupTimeout)
+    TimeSpan StartupTimeout,
+    bool HostPaths = false)
 {
+    /// <summary>The <see cref="Command"/> element replaced by the embedded llama.cpp runtime's path (<see cref="LlamaServerLocator"/>).</summary>
+    public const string LlamaServerPlaceholder = "{{ llamaServer }}";
+
     /// <summary>Whether it serves <paramref name="format"/>.</summary>
     public bool Accepts(string format) => Formats.Contains(format, StringComparer.OrdinalIgnoreCase);
 }

@@ -21,12 +21,14 @@ public sealed partial class RuntimeProfileCatalog
 
     private readonly Dictionary<string, RuntimeProfile> _profiles;
     private readonly Dictionary<string, string> _defaults;
+    private readonly Dictionary<string, Dictionary<string, string>> _shimletDefaults;
 
     /// <summary>Builds the catalog from options (validated at start by <see cref="RuntimeOptionsValidator"/>).</summary>
     public RuntimeProfileCatalog(IOptions<RuntimeOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var (profiles, defaults, errors) = Build(options.Value);
+        _shimletDefaults = ShimletDefaults(options.Value);
         if (errors.Count > 0)
         {
             throw new OptionsValidationException(RuntimeOptions.SectionName, typeof(RuntimeOptions), errors);
@@ -51,6 +53,19 @@ public sealed partial class RuntimeProfileCatalog
             8080,
             "/health",
             TimeSpan.FromMinutes(10)),
+        new(
+            "llama-embedded",
+            ["gguf"],
+            "model-serve-shim-llama",
+            "model-serve-shim-llama",
+            [RuntimeProfile.LlamaServerPlaceholder],
+            ["--model", "{{ modelFile }}", "--port", "{{ port }}", "--host", "127.0.0.1", "--alias", "{{ servedModelName }}",
+             "--ctx-size", "{{ contextLength }}", "--threads", "1"],
+            new Dictionary<string, string>(),
+            0,
+            "/health",
+            TimeSpan.FromMinutes(5),
+            HostPaths: true),
         new(
             "vllm",
             ["safetensors"],
@@ -81,11 +96,24 @@ public sealed partial class RuntimeProfileCatalog
     public static IReadOnlyDictionary<string, string> BuiltInDefaults { get; } =
         new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["gguf"] = "llama-cpp", ["safetensors"] = "vllm" };
 
+    /// <summary>The built-in default runtime per shimlet and format (before <see cref="BuiltInDefaults"/>).</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> BuiltInShimletDefaults { get; } =
+        new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["local"] = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["gguf"] = "llama-embedded" },
+        };
+
     /// <summary>Every profile, sorted by name.</summary>
     public IReadOnlyList<RuntimeProfile> Profiles => [.. _profiles.Values.OrderBy(p => p.Name, StringComparer.Ordinal)];
 
     /// <summary>Finds a profile by name (case-insensitive).</summary>
     public bool TryGet(string name, out RuntimeProfile profile) => _profiles.TryGetValue(name, out profile!);
+
+    /// <summary>The runtime for <paramref name="format"/> on <paramref name="shimlet"/> when none is requested (<c>Runtimes:ShimletDefaults</c>), else <see cref="DefaultFor(string)"/>.</summary>
+    public RuntimeProfile? DefaultFor(string format, string? shimlet) =>
+        shimlet is { Length: > 0 } && _shimletDefaults.TryGetValue(shimlet, out var byFormat) && byFormat.TryGetValue(format, out var name)
+            ? _profiles[name]
+            : DefaultFor(format);
 
     /// <summary>The runtime used for <paramref name="format"/> when none is requested, or null when no profile serves it.</summary>
     public RuntimeProfile? DefaultFor(string format) =>
@@ -147,7 +175,8 @@ public sealed partial class RuntimeProfileCatalog
                 configured.Environment ?? baseProfile?.Environment ?? new Dictionary<string, string>(),
                 configured.Port ?? baseProfile!.Port,
                 configured.HealthPath ?? baseProfile?.HealthPath ?? "/health",
-                configured.StartupTimeout ?? baseProfile?.StartupTimeout ?? TimeSpan.FromMinutes(10));
+                configured.StartupTimeout ?? baseProfile?.StartupTimeout ?? TimeSpan.FromMinutes(10),
+                configured.HostPaths ?? baseProfile?.HostPaths ?? false);
         }
 
         foreach (var profile in profiles.Values)
@@ -178,6 +207,28 @@ public sealed partial class RuntimeProfileCatalog
             }
         }
 
+        foreach (var (shimlet, byFormat) in ShimletDefaults(options))
+        {
+            foreach (var (format, name) in byFormat)
+            {
+                string key = $"{RuntimeOptions.SectionName}:ShimletDefaults:{shimlet}:{format}";
+                if (!profiles.TryGetValue(name, out var profile))
+                {
+                    errors.Add($"{key}: no runtime profile '{name}' (known: {string.Join(", ", profiles.Keys.Order(StringComparer.Ordinal))}).");
+                }
+                else if (!profile.Accepts(format))
+                {
+                    errors.Add($"{key}: profile '{name}' does not serve {format} (its Formats: {string.Join(", ", profile.Formats)}).");
+                }
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(options.QuantizedDirectory) || Path.IsPathRooted(options.QuantizedDirectory)
+            || options.QuantizedDirectory.Split('/', '\\').Contains(".."))
+        {
+            errors.Add($"{RuntimeOptions.SectionName}:QuantizedDirectory '{options.QuantizedDirectory}' must be a relative directory inside the model root (e.g. .quantized).");
+        }
+
         if (!options.ModelMountPath.StartsWith('/') || options.ModelMountPath.TrimEnd('/').Length == 0)
         {
             errors.Add($"{RuntimeOptions.SectionName}:ModelMountPath '{options.ModelMountPath}' must be an absolute directory other than '/'.");
@@ -189,6 +240,23 @@ public sealed partial class RuntimeProfileCatalog
         }
 
         return (profiles, defaults, errors);
+    }
+
+    /// <summary>The built-in shimlet defaults with <c>Runtimes:ShimletDefaults</c> merged onto them (per format).</summary>
+    private static Dictionary<string, Dictionary<string, string>> ShimletDefaults(RuntimeOptions options)
+    {
+        var merged = BuiltInShimletDefaults.ToDictionary(
+            e => e.Key, e => new Dictionary<string, string>(e.Value, StringComparer.OrdinalIgnoreCase), StringComparer.OrdinalIgnoreCase);
+        foreach (var (shimlet, byFormat) in options.ShimletDefaults)
+        {
+            var target = merged.TryGetValue(shimlet, out var existing) ? existing : merged[shimlet] = new(StringComparer.OrdinalIgnoreCase);
+            foreach (var (format, name) in byFormat)
+            {
+                target[format] = name;
+            }
+        }
+
+        return merged;
     }
 
     private static void Check(RuntimeProfile profile, string key, List<string> errors)
@@ -203,9 +271,9 @@ public sealed partial class RuntimeProfileCatalog
             errors.Add($"{key}:Image must be an image reference without spaces.");
         }
 
-        if (profile.Port is < 1 or > 65535)
+        if (profile.Port is < 0 or > 65535)
         {
-            errors.Add($"{key}:Port {profile.Port.ToString(CultureInfo.InvariantCulture)} must be between 1 and 65535.");
+            errors.Add($"{key}:Port {profile.Port.ToString(CultureInfo.InvariantCulture)} must be between 1 and 65535, or 0 to let the environment choose one per replica.");
         }
 
         if (!profile.HealthPath.StartsWith('/'))
@@ -220,9 +288,9 @@ public sealed partial class RuntimeProfileCatalog
 
         for (int i = 0; i < profile.Command.Count; i++)
         {
-            if (HasBraces(profile.Command[i]))
+            if (HasBraces(profile.Command[i]) && !(i == 0 && profile.Command[i] == RuntimeProfile.LlamaServerPlaceholder))
             {
-                errors.Add($"{key}:Command:{i} '{profile.Command[i]}': the command takes no placeholders; put values in Args.");
+                errors.Add($"{key}:Command:{i} '{profile.Command[i]}': the command takes no placeholders (only Command:0 may be exactly {RuntimeProfile.LlamaServerPlaceholder}); put values in Args.");
             }
         }
 

@@ -46,6 +46,69 @@ public class ConfigRenderingTests
     }
 
     [Fact]
+    public async Task Gguf_OnLocalShimlet_ChoosesLlamaEmbedded_WithHostPathAndPortLeftForTheShimlet()
+    {
+        string server = Path.Combine(Path.GetTempPath(), $"mss-llama-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(server, "#!/bin/sh\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(server, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        try
+        {
+            await using var h = await LlmHarness.StartAsync(new Dictionary<string, string?> { ["Runtimes:LlamaServerPath"] = server });
+            string file = await TestModels.WriteGgufAsync(h.ModelRoot);
+            var inputs = Inputs(file, "gguf");
+            inputs["shimlet"] = "local";
+
+            var (instance, output, spec) = await RenderAsync(h, inputs);
+
+            Assert.Equal(InstanceStatus.Completed, instance.Status);
+            Assert.Equal("llama-embedded", (string?)output["runtime"]);
+            Assert.NotNull(spec);
+            Assert.Equal([server], spec.Command);
+            Assert.Equal(0, spec.Port);
+            Assert.Equal(
+                ["--model", file, "--port", "{{ port }}", "--host", "127.0.0.1", "--alias", "sample", "--ctx-size", "2048", "--threads", "1"],
+                spec.Args);
+        }
+        finally
+        {
+            File.Delete(server);
+        }
+    }
+
+    [Fact]
+    public async Task Gguf_OnLocalShimlet_FollowsConfiguredShimletDefaults_AndOtherShimletsKeepTheFormatDefault()
+    {
+        await using var h = await LlmHarness.StartAsync(new Dictionary<string, string?> { ["Runtimes:ShimletDefaults:local:gguf"] = "llama-cpp" });
+        string file = await TestModels.WriteGgufAsync(h.ModelRoot);
+        var local = Inputs(file, "gguf");
+        local["shimlet"] = "local";
+        var k8s = Inputs(file, "gguf");
+        k8s["shimlet"] = "k8s";
+
+        var (_, localOutput, _) = await RenderAsync(h, local);
+        var (_, k8sOutput, _) = await RenderAsync(h, k8s);
+
+        Assert.Equal("llama-cpp", (string?)localOutput["runtime"]);
+        Assert.Equal("llama-cpp", (string?)k8sOutput["runtime"]);
+    }
+
+    [Fact]
+    public async Task LlamaEmbedded_WhenTheServerIsMissing_FailsWithLlamaServerNotFound()
+    {
+        await using var h = await LlmHarness.StartAsync(new Dictionary<string, string?> { ["Runtimes:LlamaServerPath"] = "/nonexistent/model-serve-shim-llama" });
+        string file = await TestModels.WriteGgufAsync(h.ModelRoot);
+
+        var (instance, _, _) = await RenderAsync(h, Inputs(file, "gguf", runtime: "llama-embedded"));
+
+        Assert.Equal(InstanceStatus.Faulted, instance.Status);
+        Assert.Equal(LlmErrorTypes.LlamaServerNotFound, instance.ErrorType);
+    }
+
+    [Fact]
     public async Task Gguf_ChoosesLlamaCpp_AndRendersEachValueAsOneArgument()
     {
         await using var h = await LlmHarness.StartAsync();
