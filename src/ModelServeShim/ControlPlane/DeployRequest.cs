@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using ModelServeShim.Activities.Llm;
 using ModelServeShim.Models.Memory;
 
 namespace ModelServeShim.ControlPlane;
@@ -39,6 +40,20 @@ public sealed record DeployRequest
 
     /// <summary>Render the deployment without applying it.</summary>
     public bool? DryRun { get; init; }
+
+    /// <summary>How to quantize the model, for pipelines that declare a <c>quantization</c> input (<c>quant-llm</c>).</summary>
+    public QuantizationRequest? Quantization { get; init; }
+}
+
+/// <summary>The <c>quantization</c> field of a deploy request.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record QuantizationRequest
+{
+    /// <summary>llama.cpp's quantization type, e.g. <c>Q8_0</c> or <c>Q4_K_M</c> (see <c>ModelQuantizationActivity.Types</c>).</summary>
+    public string? Type { get; init; }
+
+    /// <summary>Quantizer threads; 0 or absent lets llama.cpp choose.</summary>
+    public int? Threads { get; init; }
 }
 
 /// <summary>Resources per replica.</summary>
@@ -189,6 +204,19 @@ public static partial class DeployRequestValidator
             errors.Add(new("namespace", "namespace must be a DNS-1123 label, e.g. \"models\"."));
         }
 
+        if (r.Quantization is { } quantization)
+        {
+            if (!ModelQuantizationActivity.IsKnownType(quantization.Type))
+            {
+                errors.Add(new("quantization.type", $"{(quantization.Type is null ? "quantization.type is required" : $"Unknown quantization type '{Truncate(quantization.Type)}'")}. Supported: {string.Join(", ", ModelQuantizationActivity.Types)}."));
+            }
+
+            if (quantization.Threads is < 0 or > 1024)
+            {
+                errors.Add(new("quantization.threads", "quantization.threads must be 0 (llama.cpp chooses) to 1024."));
+            }
+        }
+
         if (r.Labels is { } labels)
         {
             if (labels.Count > 32)
@@ -228,6 +256,9 @@ public static partial class DeployRequestValidator
             ["labels"] = r.Labels is null ? null : JsonSerializer.SerializeToNode(r.Labels, Json),
             ["runtime"] = r.Runtime,
             ["dryRun"] = r.DryRun ?? false,
+            ["quantization"] = r.Quantization is null ? null : JsonSerializer.SerializeToNode(
+                r.Quantization with { Type = r.Quantization.Type?.ToUpperInvariant() },
+                new JsonSerializerOptions(Json) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull }),
         };
         var input = new JsonObject();
         foreach (var name in declared)
