@@ -13,6 +13,19 @@ public static class PluginsExtensions
         services.AddSingleton<IValidateOptions<PluginOptions>, PluginOptionsValidator>();
         services.AddSingleton(sp => PluginDirectory.From(sp.GetRequiredService<IOptions<PluginOptions>>(), sp.GetRequiredService<IOptions<ShimOptions>>()));
         services.AddSingleton<PluginLoader>();
+        services.AddHostedService<PluginDirectoryAnnouncer>();
         return services;
+    }
+
+    /// <summary>Creates the loader at start (built-in shimlets are dated from then) and says where plugins are read from.</summary>
+    private sealed class PluginDirectoryAnnouncer(PluginLoader loader, ILogger<PluginLoader> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            logger.LogInformation("Plugins are loaded on request (POST /api/v1/plugins/load) from {PluginsDirectory}", loader.Directory);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
