@@ -113,7 +113,7 @@ public sealed partial class PluginLoader(
             assembly = context.LoadMain();
             exported = assembly.GetExportedTypes();
         }
-        catch (Exception e) when (e is BadImageFormatException or FileLoadException or FileNotFoundException or TypeLoadException or ReflectionTypeLoadException)
+        catch (Exception e) when (e is BadImageFormatException or IOException or UnauthorizedAccessException or TypeLoadException or ReflectionTypeLoadException)
         {
             throw new PluginLoadException(PluginLoadError.BadImage, $"Plugin '{name}' could not be loaded: {e.Message}", e);
         }
