@@ -90,7 +90,9 @@ public sealed class PluginsApiTests(PluginsFactory factory) : IClassFixture<Plug
         // The default pipeline deploys through the plugin's shimlet: its Apply returns resource ids it marks as its own.
         var serviceId = await _admin.DeployAsync(Body("sample-plugin"));
         var service = await Poll.UntilAsync(
-            async () => await _admin.GetServiceAsync(serviceId) is { } s && s["resourceIds"] is JsonArray { Count: > 0 } ? s : null,
+            // The lifecycle applies pipeline events in the background: wait for the Deploying transition too.
+            async () => await _admin.GetServiceAsync(serviceId) is { } s && s["resourceIds"] is JsonArray { Count: > 0 }
+                && s.Transitions().Any(t => t.Split('→')[1] == "Deploying") ? s : null,
             $"service {serviceId} to be applied by the sample shimlet");
         Assert.Equal("sample", (string)service["service"]!["shimlet"]!);
         Assert.Equal([$"sample-v0.1.0/default/{serviceId}"], service["resourceIds"]!.AsArray().Select(r => (string)r!));
