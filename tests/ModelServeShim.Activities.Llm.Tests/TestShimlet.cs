@@ -80,15 +80,30 @@ public sealed class TestShimlet(string name) : IShimlet
         }
     }
 
-    public Task ScaleAsync(ServiceTarget target, int replicas, CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Scale calls, in order.</summary>
+    public ConcurrentQueue<(string ServiceId, int Replicas)> Scaled { get; } = new();
+
+    /// <summary>Deleted service ids, in order.</summary>
+    public ConcurrentQueue<string> Deleted { get; } = new();
+
+    /// <summary>What <see cref="GetLogsAsync"/> answers.</summary>
+    public IReadOnlyList<string> LogLines { get; set; } = [];
+
+    public Task ScaleAsync(ServiceTarget target, int replicas, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        Scaled.Enqueue((target.ServiceId, replicas));
+        return Task.CompletedTask;
+    }
 
     public Task DeleteAsync(ServiceTarget target, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
         _applied.TryRemove(target.ServiceId, out _);
+        Deleted.Enqueue(target.ServiceId);
         return Task.CompletedTask;
     }
 
     public Task<IReadOnlyList<string>> GetLogsAsync(ServiceTarget target, int tailLines, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<string>>([]);
+        Task.FromResult<IReadOnlyList<string>>([.. LogLines.TakeLast(tailLines)]);
 }
