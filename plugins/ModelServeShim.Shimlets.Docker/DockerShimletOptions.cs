@@ -1,0 +1,44 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ModelServeShim.Shimlets.Docker;
+
+/// <summary>Settings of the Docker shimlet, bound from the configuration section <c>Shimlets:Docker</c>.</summary>
+public sealed class DockerShimletOptions
+{
+    /// <summary>The configuration section these options are bound from.</summary>
+    public const string SectionName = "Shimlets:Docker";
+
+    /// <summary>The Docker Engine API endpoint. Default <c>unix:///var/run/docker.sock</c> (a local socket only: see docs/shimlets/docker.md).</summary>
+    [Required]
+    public string Endpoint { get; set; } = "unix:///var/run/docker.sock";
+
+    /// <summary>
+    /// Run containers with <c>NetworkMode: host</c> (default true): the runtime binds 127.0.0.1 and the spec's port
+    /// (replica <c>i</c> gets port + i), and the endpoint is <c>http://127.0.0.1:&lt;port&gt;</c>.
+    /// False is refused today: without the host network the shimlet has no loopback endpoint to report.
+    /// </summary>
+    public bool HostNetwork { get; set; } = true;
+
+    /// <summary>
+    /// The device-request driver for accelerators (default <c>nvidia</c>); it needs the NVIDIA container runtime
+    /// (nvidia-container-toolkit) on the Docker host.
+    /// </summary>
+    [Required]
+    public string GpuDriver { get; set; } = "nvidia";
+
+    /// <summary>How long a stopped container may take to exit before it is killed. Default 10 seconds.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan StopGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Restarts after which a replica that is not running counts as crash-looping. Default 3.</summary>
+    [Range(1, 1000)]
+    public int CrashLoopRestarts { get; set; } = 3;
+
+    /// <summary>Timeout of one health probe. Default 2 seconds.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Log lines attached to a crash-loop status message. Default 20.</summary>
+    [Range(0, 1000)]
+    public int CrashLogLines { get; set; } = 20;
+}
