@@ -154,7 +154,8 @@ public sealed class DockerShimletTests(DockerHarness docker) : IClassFixture<Doc
     {
         var id = docker.NewServiceId("logs");
         var port = DockerHarness.FreePorts();
-        string[] command = ["busybox", "sh", "-c", "echo one; echo two >&2; echo three; exec busybox httpd -f -p 127.0.0.1:$PORT -h /www"];
+        // stdout and stderr are separate pipes: Docker timestamps lines as it reads them, so the lines are spaced out.
+        string[] command = ["busybox", "sh", "-c", "echo one; busybox sleep 0.2; echo two >&2; busybox sleep 0.2; echo three; exec busybox httpd -f -p 127.0.0.1:$PORT -h /www"];
         await Shimlet.ApplyAsync(docker.Spec(id, port, command), CancellationToken.None);
         await docker.WaitForStatusAsync(id, s => s.Phase == ServicePhase.Running, "Running");
 
