@@ -1,7 +1,51 @@
 #!/usr/bin/env bash
-# Installs what the test suites need that a fresh machine lacks. Idempotent.
-# Today: nothing beyond the .NET SDK (NuGet packages restore during the build). The browser and
-# Docker suites add chromium and docker.io here when they land.
+# Installs what the test suites need that a fresh machine lacks. Idempotent, safe to re-run.
+# - the .NET 10 SDK must be on PATH (NuGet packages restore during the build);
+# - the Docker shimlet's tests need a running dockerd and a local image, modelserveshim/busybox:test,
+#   built here from busybox-static without any registry (docs/shimlets/docker.md).
 set -euo pipefail
 command -v dotnet >/dev/null || { echo "the .NET 10 SDK is required (dotnet not on PATH)"; exit 1; }
 dotnet --version >/dev/null
+
+test_image="modelserveshim/busybox:test"
+sudo_cmd=""
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+
+# 1. docker.io and busybox-static, with one apt-get update, only when something is missing.
+missing=()
+command -v dockerd >/dev/null || missing+=(docker.io)
+command -v docker >/dev/null || missing+=(docker.io)
+# The image needs the static build (no libc in its rootfs); the dynamic "busybox" package would not do.
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' || missing+=(busybox-static)
+if [ "${#missing[@]}" -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  echo "installing ${missing[*]}"
+  apt_log="$(mktemp -t mss-apt.XXXXXX.log)"
+  { $sudo_cmd apt-get update -qq \
+      && $sudo_cmd env DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=l apt-get install -y -qq "${missing[@]}"; } >"$apt_log" 2>&1 \
+    || { echo "apt-get failed; last lines of $apt_log:"; tail -n 20 "$apt_log"; exit 1; }
+fi
+
+# 2. dockerd: started in the background when nothing answers (no bridge, no iptables: the tests use the host network).
+if ! docker info >/dev/null 2>&1; then
+  dockerd_log="$(mktemp -t mss-dockerd.XXXXXX.log)"
+  echo "starting dockerd (log: $dockerd_log)"
+  $sudo_cmd nohup dockerd --bridge=none --iptables=false --ip-masq=false >"$dockerd_log" 2>&1 &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || { echo "dockerd did not answer within 60 s; last log lines:"; tail -n 20 "$dockerd_log"; exit 1; }
+fi
+
+# 3. The test image, imported from a rootfs tar: /bin/busybox (static) with sh/httpd links and /www/health.
+if ! docker image inspect "$test_image" >/dev/null 2>&1; then
+  rootfs="$(mktemp -d)"
+  trap 'rm -rf "$rootfs"' EXIT
+  mkdir -p "$rootfs/bin" "$rootfs/www" "$rootfs/tmp"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in sh httpd false true sleep echo cat; do ln -s busybox "$rootfs/bin/$applet"; done
+  echo ok >"$rootfs/www/health"
+  tar -C "$rootfs" -c . | docker import - "$test_image" >/dev/null
+  echo "built $test_image"
+fi
