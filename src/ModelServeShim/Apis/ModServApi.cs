@@ -160,8 +160,7 @@ public static class ModServApi
         await using var context = await db.CreateDbContextAsync(ct);
         var history = await context.Transitions.AsNoTracking().Where(t => t.ServiceId == serviceId).OrderBy(t => t.Id).ToListAsync(ct);
         var outputs = service.InstanceId is null ? [] : await services.FinalOutputsAsync(service.InstanceId, ct);
-        JsonNode? Output(string type, string name) =>
-            outputs.Values.Where(o => o.ActivityType == type).Select(o => o.Output?[name]).LastOrDefault(v => v is not null)?.DeepClone();
+        JsonNode? Output(string type, string name) => ServiceManager.LatestOutput(outputs, type, name);
         string? current = null;
         if (service.InstanceId is not null)
         {
@@ -369,11 +368,10 @@ public static class ModServApi
         }
 
         var outputs = service.InstanceId is null ? [] : await services.FinalOutputsAsync(service.InstanceId, ct);
-        var spec = outputs.Values.Where(o => o.ActivityType == ServiceManager.OutputSources.ConfigRendering)
-            .Select(o => o.Output?["spec"]).LastOrDefault(v => v is not null);
+        var spec = ServiceManager.LatestOutput(outputs, ServiceManager.OutputSources.ConfigRendering, "spec");
         return spec is null
             ? Error(404, $"Service '{serviceId}' has no rendered deployment yet: the config-rendering step has not completed (GET /api/v1/modserv/{serviceId}/pipeline).")
-            : Ok(spec.DeepClone());
+            : Ok(spec);
     }
 
     private static async Task<IResult> UndeployAsync(string serviceId, HttpContext http, ServiceManager services, CancellationToken ct) =>

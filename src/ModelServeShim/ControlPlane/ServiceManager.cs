@@ -60,9 +60,6 @@ public sealed class ServiceManager(
 
         /// <summary>The environment's resource ids.</summary>
         public const string ResourceDeployment = "ModelServeShim.Llm.ResourceDeployment";
-
-        /// <summary>The endpoint.</summary>
-        public const string HealthCheck = "ModelServeShim.Llm.HealthCheck";
     }
 
     /// <summary>Validates and stores a service, starts its pipeline, and returns at once.</summary>
@@ -307,7 +304,7 @@ public sealed class ServiceManager(
         if (instance.Status == InstanceStatus.Completed)
         {
             var outputs = await FinalOutputsAsync(instance.Id, cancellationToken);
-            var endpoint = outputs.Values.Select(o => o.Output?["endpoint"]?.GetValue<string>()).LastOrDefault(e => e is not null);
+            var endpoint = LatestOutput(outputs, null, "endpoint")?.GetValue<string>();
             if (outputs.Values.Any(o => o.Outcome == "DryRun"))
             {
                 await TransitionAsync(service.Id, ServiceTrigger.PipelineCompletedWithoutDeploying, "dry run: the pipeline stopped after rendering; nothing was deployed", "pipeline", null, cancellationToken);
@@ -333,7 +330,16 @@ public sealed class ServiceManager(
         metrics.DeploymentFinished(service.Pipeline, service.Shimlet, instance.Status == InstanceStatus.Cancelled ? "cancelled" : "failed", duration);
     }
 
-    /// <summary>The final step results of an instance, by step id.</summary>
+    /// <summary>
+    /// The output <paramref name="name"/> of the last concluded step of <paramref name="activityType"/> (any type when
+    /// null) that set it, as a copy; null when none did.
+    /// </summary>
+    public static JsonNode? LatestOutput(
+        IReadOnlyDictionary<string, (string ActivityType, string? Outcome, JsonNode? Output)> outputs, string? activityType, string name) =>
+        outputs.Values.Where(o => activityType is null || o.ActivityType == activityType)
+            .Select(o => o.Output?[name]).LastOrDefault(v => v is not null)?.DeepClone();
+
+    /// <summary>The final step results of an instance, by step id, in the order the steps started.</summary>
     public async Task<Dictionary<string, (string ActivityType, string? Outcome, JsonNode? Output)>> FinalOutputsAsync(string instanceId, CancellationToken cancellationToken)
     {
         await using var context = await workflowDb.CreateDbContextAsync(cancellationToken);
