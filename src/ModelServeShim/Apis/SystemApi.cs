@@ -1,8 +1,16 @@
+using System.Security.Claims;
+using Microsoft.Extensions.Options;
 using ModelServeShim.Hosting;
 using ModelServeShim.Security;
 using ModelServeShim.Workflows.Definitions;
 
 namespace ModelServeShim.Apis;
+
+/// <summary>Who the caller is, for the web UI.</summary>
+/// <param name="Name">The key's name (<c>anonymous</c> when no keys are configured).</param>
+/// <param name="Roles">The roles the caller holds, least privileged first (viewer, operator, admin).</param>
+/// <param name="AuthRequired">True when API keys are configured, so every API call needs one.</param>
+public sealed record CallerInfo(string Name, IReadOnlyList<string> Roles, bool AuthRequired);
 
 /// <summary>Health, version and the definition schema.</summary>
 public static class SystemApi
@@ -15,6 +23,11 @@ public static class SystemApi
         var group = app.MapGroup("/api/v1").WithTags("System").RequireAuthorization(Policies.View);
         group.MapGet("/version", () => TypedResults.Ok(new { version = CommandLine.VersionLine }))
             .WithName("GetVersion").WithSummary("The server's version line.");
+        group.MapGet("/me", (ClaimsPrincipal user, IOptions<AuthOptions> auth) => TypedResults.Ok(new CallerInfo(
+                user.OperatorName(),
+                [.. Roles.All.Where(user.IsInRole)],
+                auth.Value.ApiKeys.Count > 0)))
+            .WithName("GetCaller").WithSummary("The caller's name, roles (viewer, operator, admin; cumulative) and whether the server requires API keys.");
         group.MapGet("/schemas/workflow-definition.json", () =>
         {
             var stream = typeof(SystemApi).Assembly.GetManifestResourceStream("workflow-definition.schema.json")!;
