@@ -229,10 +229,33 @@ export interface WorkflowInstance {
 
 // ---- Plugins ----
 
+export interface ShimletEntry {
+  name: string;
+  source: string; // "builtin" or "plugin:<name>"
+  version: string;
+  loadedAt: string;
+}
+
+export interface PipelineEntry {
+  name: string;
+  version: number;
+  source: string;
+  loadedAt: string;
+}
+
+export interface PluginInfo {
+  name: string;
+  version: string;
+  path: string;
+  loadedAt: string;
+  shimlets: string[];
+  activityTypes: string[];
+}
+
 export interface PluginsView {
-  shimlets: { name: string; source: string; version: string; loadedAt: string }[];
-  pipelines: { name: string; version: number; source: string; loadedAt: string }[];
-  plugins: { name: string; [key: string]: unknown }[];
+  shimlets: ShimletEntry[];
+  pipelines: PipelineEntry[];
+  plugins: PluginInfo[];
 }
 
 // ---- Identity ----
