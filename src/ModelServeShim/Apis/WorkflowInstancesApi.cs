@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using ModelServeShim.ControlPlane;
 using ModelServeShim.Security;
 using ModelServeShim.Workflows.Execution;
 using ModelServeShim.Workflows.Persistence;
@@ -82,7 +83,7 @@ public static class WorkflowInstancesApi
             .WithSummary("Instances, newest first; filter by status, definitionId, correlationId; page and pageSize (max 500).");
         group.MapGet("/{id}", GetAsync).WithName("GetWorkflowInstance").WithSummary("An instance with every step attempt.");
         group.MapGet("/{id}/journal", JournalAsync).WithName("GetWorkflowInstanceJournal")
-            .WithSummary("The instance's journal in order; afterSequence, page and pageSize (max 1000).");
+            .WithSummary("The instance's journal in order; afterSequence, page and pageSize (max 1000); ?follow=true streams new entries as server-sent events until the instance ends.");
         group.MapPost("/{id}/cancel", CancelAsync).WithName("CancelWorkflowInstance").RequireAuthorization(Policies.Operate)
             .WithSummary("Cancels a pending or running instance; its running step is cancelled cooperatively.");
         return app;
@@ -150,10 +151,13 @@ public static class WorkflowInstancesApi
             [.. steps.OrderBy(s => s.StartedAt).ThenBy(s => s.Attempt).Select(StepAttempt.From)]));
     }
 
-    private static async Task<Results<Ok<PagedResult<JournalEntry>>, ProblemHttpResult>> JournalAsync(
+    private static async Task<Results<Ok<PagedResult<JournalEntry>>, ProblemHttpResult, EmptyHttpResult>> JournalAsync(
         string id,
+        HttpContext http,
         IDbContextFactory<WorkflowDbContext> factory,
+        JournalBroadcaster broadcaster,
         CancellationToken ct,
+        [FromQuery] bool follow = false,
         [FromQuery] long afterSequence = 0,
         [FromQuery] int page = 1,
         [FromQuery] int pageSize = 200)
@@ -167,6 +171,13 @@ public static class WorkflowInstancesApi
         if (!await db.Instances.AnyAsync(i => i.Id == id, ct))
         {
             return NotFound(id);
+        }
+
+        if (follow)
+        {
+            await db.DisposeAsync();
+            await JournalStream.FollowAsync(http, id, afterSequence, factory, broadcaster, ct);
+            return TypedResults.Empty;
         }
 
         var query = db.Journal.AsNoTracking().Where(j => j.InstanceId == id && j.Sequence > afterSequence);

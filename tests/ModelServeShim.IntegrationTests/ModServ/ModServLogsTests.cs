@@ -24,7 +24,7 @@ public sealed class ModServLogsTests(ModServFactory factory) : IClassFixture<Mod
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
-        var events = await ReadEventsAsync(response, timeout.Token);
+        var events = await ServerSentEventReader.ReadAllAsync(response, timeout.Token);
         Assert.True(events.Count >= 2, $"{events.Count} events");
         Assert.Equal("end", events[^1].Event);
         var journal = events.SkipLast(1).ToList();
@@ -53,7 +53,7 @@ public sealed class ModServLogsTests(ModServFactory factory) : IClassFixture<Mod
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
 
         using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-        var events = await ReadEventsAsync(response, timeout.Token);
+        var events = await ServerSentEventReader.ReadAllAsync(response, timeout.Token);
 
         Assert.Equal("end", events[^1].Event);
         Assert.NotEmpty(events.SkipLast(1));
@@ -66,39 +66,5 @@ public sealed class ModServLogsTests(ModServFactory factory) : IClassFixture<Mod
         var body = await (await _client.GetAsync($"{ModServClient.Base}/nope-123/pipeline/logs?follow=true").ExpectAsync(HttpStatusCode.NotFound)).ReadJsonAsync();
         Assert.Equal(404, (int)body["code"]!);
         Assert.Contains("nope-123", (string)body["message"]!, StringComparison.Ordinal);
-    }
-
-    /// <summary>Reads server-sent events until the server closes the stream (or the token fires: a failure).</summary>
-    private static async Task<List<(string? Id, string Event, string Data)>> ReadEventsAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        var events = new List<(string?, string, string)>();
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
-        string? id = null, name = null, data = null;
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
-        {
-            if (line.Length == 0)
-            {
-                if (name is not null)
-                {
-                    events.Add((id, name, data ?? ""));
-                }
-
-                (id, name, data) = (null, null, null);
-            }
-            else if (line.StartsWith("id: ", StringComparison.Ordinal))
-            {
-                id = line[4..];
-            }
-            else if (line.StartsWith("event: ", StringComparison.Ordinal))
-            {
-                name = line[7..];
-            }
-            else if (line.StartsWith("data: ", StringComparison.Ordinal))
-            {
-                data = line[6..];
-            }
-        }
-
-        return events;
     }
 }
