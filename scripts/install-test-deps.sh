@@ -2,21 +2,27 @@
 # Installs what the test suites need that a fresh machine lacks. Idempotent, safe to re-run.
 # - the .NET 10 SDK must be on PATH (NuGet packages restore during the build);
 # - the Docker shimlet's tests need a running dockerd and a local image, modelserveshim/busybox:test,
-#   built here from busybox-static without any registry (docs/shimlets/docker.md).
+#   built here from busybox-static without any registry (docs/shimlets/docker.md);
+# - the web UI's tests need Node.js 20+ and npm, the designer's npm packages (npm ci), and Debian's
+#   Chromium at /usr/bin/chromium for the browser tests (Playwright drives it; no browser is downloaded).
 set -euo pipefail
 command -v dotnet >/dev/null || { echo "the .NET 10 SDK is required (dotnet not on PATH)"; exit 1; }
 dotnet --version >/dev/null
+command -v npm >/dev/null || { echo "Node.js 20+ and npm are required to build and test the web UI (npm not on PATH)"; exit 1; }
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
+  || { echo "Node.js 20 or newer is required (found $(node --version))"; exit 1; }
 
 test_image="modelserveshim/busybox:test"
 sudo_cmd=""
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
 
-# 1. docker.io and busybox-static, with one apt-get update, only when something is missing.
+# 1. docker.io, busybox-static and chromium, with one apt-get update, only when something is missing.
 missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v docker >/dev/null || missing+=(docker.io)
 # The image needs the static build (no libc in its rootfs); the dynamic "busybox" package would not do.
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' || missing+=(busybox-static)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "installing ${missing[*]}"
@@ -48,4 +54,13 @@ if ! docker image inspect "$test_image" >/dev/null 2>&1; then
   echo ok >"$rootfs/www/health"
   tar -C "$rootfs" -c . | docker import - "$test_image" >/dev/null
   echo "built $test_image"
+fi
+
+# 4. The designer's npm packages, exactly as locked (skipped when node_modules matches the lock file).
+# Playwright must never download a browser: the tests use /usr/bin/chromium.
+designer_dir="$(cd "$(dirname "$0")/.." && pwd)/designer"
+if [ ! -f "$designer_dir/node_modules/.package-lock.json" ] || [ "$designer_dir/package-lock.json" -nt "$designer_dir/node_modules/.package-lock.json" ]; then
+  echo "installing the designer's npm packages"
+  (cd "$designer_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) \
+    || { echo "npm ci failed in $designer_dir"; exit 1; }
 fi

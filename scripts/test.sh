@@ -10,7 +10,8 @@ trap 'rm -rf "$results_dir"' EXIT
 
 bash scripts/install-test-deps.sh || { echo "test dependencies could not be installed"; echo "0 passed, 1 failed"; exit 1; }
 
-# The .NET suites (unit, integration through HTTP, crash-resume with a real process).
+# The .NET suites (unit, integration through HTTP, crash-resume with a real process). Building the
+# solution also builds the web UI (designer/, npm run build) into the server's output.
 dotnet build ModelServeShim.sln -c Release -nologo -v quiet -warnaserror 2>&1 | tail -n 20
 build_rc=${PIPESTATUS[0]}
 
@@ -32,6 +33,31 @@ else
     echo "dotnet test exited $test_rc without a failing test (a crashed or hung test host)"
     failed=$((failed + 1))
   fi
+fi
+
+# The web UI: unit tests (Vitest), then browser tests (Playwright driving /usr/bin/chromium against
+# real servers from the Release build above, which also built the UI into the server's wwwroot).
+# Each reporter writes JSON; its totals join the .NET ones.
+count_json() { # <file> <passed expr> <failed expr>: prints "passed failed", or "0 1" when the file is missing or unreadable
+  node -e '
+    const fs = require("fs");
+    try { const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+      console.log(`${eval(process.argv[2])} ${eval(process.argv[3])}`); } catch { console.log("0 1"); }' "$@"
+}
+(cd designer && npx vitest run --reporter=default --reporter=json --outputFile.json="$results_dir/vitest.json") 2>&1 | tail -n 30
+read -r p f < <(count_json "$results_dir/vitest.json" "r.numPassedTests" "r.numFailedTests + (r.success === false && r.numFailedTests === 0 ? 1 : 0)")
+echo "front-end unit tests: $p passed, $f failed"
+passed=$((passed + p)); failed=$((failed + f))
+
+if [ "$build_rc" -ne 0 ]; then
+  echo "browser tests skipped: the build failed"
+  failed=$((failed + 1))
+else
+  (cd designer && PW_JSON="$results_dir/playwright.json" npx playwright test) 2>&1 | tail -n 60
+  read -r p f < <(count_json "$results_dir/playwright.json" "r.stats.expected + r.stats.flaky" \
+    "r.stats.unexpected + (r.errors && r.errors.length && !r.stats.unexpected ? 1 : 0)")
+  echo "browser tests: $p passed, $f failed (screenshots in designer/e2e/.artifacts/screens)"
+  passed=$((passed + p)); failed=$((failed + f))
 fi
 
 echo "$passed passed, $failed failed"

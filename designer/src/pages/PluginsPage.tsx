@@ -75,7 +75,7 @@ export default function PluginsPage() {
                 <thead>
                   <tr>
                     <th>Name</th>
-                    <th>Latest version</th>
+                    <th className="num">Latest version</th>
                     <th>Source</th>
                     <th>Since</th>
                   </tr>
