@@ -1,0 +1,39 @@
+// The state history of a service as a vertical timeline, newest at the top.
+import type { HistoryEntry } from "../api/types";
+import { dateTime, clock } from "../ui/format";
+import { Badge } from "../ui/kit";
+import "./live.css";
+
+const BUSY = new Set(["Initializing", "PipelineRunning", "Deploying", "HealthChecking", "Stopping"]);
+
+export function StateTimeline({ history, current }: { history: HistoryEntry[]; current: string }) {
+  const items = history.slice().reverse();
+  return (
+    <ol className="timeline" data-testid="state-timeline">
+      {items.map((h, i) => {
+        const isCurrent = i === 0 && h.to === current;
+        const cls = isCurrent ? `tl-current${BUSY.has(h.to) ? " tl-busy" : ""}${h.to === "Failed" ? " tl-bad" : ""}` : "";
+        return (
+          <li key={`${h.at}-${i}`} className={cls} data-testid="timeline-entry" data-to={h.to} aria-current={isCurrent ? "step" : undefined}>
+            <span className="tl-dot" aria-hidden />
+            <div className="tl-head">
+              {h.from && (
+                <>
+                  <span className="muted">{h.from}</span>
+                  <span className="muted" aria-label="to">
+                    →
+                  </span>
+                </>
+              )}
+              <Badge value={h.to} />
+            </div>
+            {h.reason && <div className="tl-reason">{h.reason}</div>}
+            <div className="tl-meta" title={h.at}>
+              {dateTime(h.at)} <span className="mono">{clock(h.at).slice(8)}</span> · {h.operator}
+            </div>
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
