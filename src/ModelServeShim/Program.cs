@@ -18,6 +18,7 @@ app.MapWorkflowInstancesApi();
 app.MapModServApi();
 app.MapPluginsApi();
 app.MapSystemApi();
+app.MapEventsApi();
 
 try
 {

@@ -39,6 +39,13 @@ public sealed class DefinitionStore
         registry.Changed += _compiled.Clear;
     }
 
+    /// <summary>
+    /// A definition version was stored (saved, imported, or loaded from a workflows file with changed content) or a
+    /// definition was deleted: the definition id and the version (on a delete, the latest version). Raised after the
+    /// change is committed; handlers must be quick and must not throw.
+    /// </summary>
+    public event Action<string, int>? Changed;
+
     /// <summary>Validates a definition without saving it.</summary>
     public IReadOnlyList<ValidationError> Validate(WorkflowDefinition definition) => new WorkflowValidator(_registry).Validate(definition);
 
@@ -85,6 +92,7 @@ public sealed class DefinitionStore
             db.Definitions.Add(record);
             await db.SaveChangesAsync(cancellationToken);
             _latest[definition.DefinitionId] = version;
+            Changed?.Invoke(definition.DefinitionId, version);
             return new SaveResult(record, true);
         }
         finally
@@ -121,9 +129,15 @@ public sealed class DefinitionStore
     public async Task<bool> DeleteAsync(string definitionId, CancellationToken cancellationToken = default)
     {
         await using var db = await _db.CreateDbContextAsync(cancellationToken);
+        var latest = await db.Definitions.Where(d => d.DefinitionId == definitionId && !d.IsDeleted).MaxAsync(d => (int?)d.Version, cancellationToken);
         var n = await db.Definitions.Where(d => d.DefinitionId == definitionId && !d.IsDeleted)
             .ExecuteUpdateAsync(u => u.SetProperty(d => d.IsDeleted, true), cancellationToken);
         _latest.TryRemove(definitionId, out _);
+        if (n > 0 && latest is { } version)
+        {
+            Changed?.Invoke(definitionId, version);
+        }
+
         return n > 0;
     }
 

@@ -32,6 +32,8 @@ public static class ControlPlaneExtensions
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<ShimMetrics>());
         services.AddSingleton<JournalBroadcaster>();
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<JournalBroadcaster>());
+        services.AddSingleton<EventBroadcaster>();
+        services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<EventBroadcaster>());
         services.AddSingleton<PipelineEventQueue>();
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<PipelineEventQueue>());
         services.AddSingleton<ServiceManager>();

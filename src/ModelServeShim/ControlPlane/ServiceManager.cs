@@ -33,7 +33,7 @@ public sealed record DeployResult(ServiceRecord Service, IReadOnlyList<string> S
 /// <summary>
 /// Deploys, scales, redeploys and undeploys model services, and drives each service's lifecycle from
 /// its pipeline's events (it observes the workflow runtime). Every transition is stored with its time,
-/// reason and operator.
+/// reason and operator, and every stored change is published to the event streams (<see cref="EventBroadcaster"/>).
 /// </summary>
 public sealed class ServiceManager(
     IDbContextFactory<ControlPlaneDbContext> db,
@@ -46,6 +46,7 @@ public sealed class ServiceManager(
     IOptions<ShimOptions> shim,
     ShimMetrics metrics,
     PipelineEventQueue events,
+    EventBroadcaster broadcaster,
     TimeProvider time,
     ILogger<ServiceManager> logger) : BackgroundService
 {
@@ -125,6 +126,7 @@ public sealed class ServiceManager(
             Reason = $"deploy requested: pipeline {pipelineName} v{pipeline!.Version}, shimlet {shimletName}{(request.DryRun == true ? ", dry run" : "")}",
         });
         await context.SaveChangesAsync(cancellationToken);
+        broadcaster.OnServiceChanged(service);
         metrics.DeploymentStarted(pipelineName, shimletName, service.AcceleratorType, service.AcceleratorCount * service.Replicas);
         await StartPipelineAsync(service, request, pipeline, @operator, cancellationToken);
         return new DeployResult(service, [.. pipeline.Order.Select(s => s.Id)]);
@@ -431,6 +433,7 @@ public sealed class ServiceManager(
             try
             {
                 await context.SaveChangesAsync(cancellationToken);
+                broadcaster.OnServiceChanged(service);
                 if (from != service.State)
                 {
                     metrics.StateChanged(from, service.State);
@@ -457,6 +460,7 @@ public sealed class ServiceManager(
         service.UpdatedAt = time.GetUtcNow();
         context.Transitions.Add(new ServiceTransitionRecord { ServiceId = serviceId, At = service.UpdatedAt, From = service.State, To = service.State, Reason = reason, Operator = @operator });
         await context.SaveChangesAsync(cancellationToken);
+        broadcaster.OnServiceChanged(service);
     }
 }
 

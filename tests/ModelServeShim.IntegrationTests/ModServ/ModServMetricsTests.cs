@@ -32,4 +32,24 @@ public sealed class ModServMetricsTests(ModServFactory factory) : IClassFixture<
         Assert.Contains(lines, l => l.StartsWith("modserv_service_transitions_total{from=\"HealthChecking\",to=\"Running\"} ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("modserv_step_duration_seconds_count{step=\"health-check\",outcome=\"Succeeded\"} ", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Metrics_CountOpenEventStreams()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var before = await SubscribersAsync();
+        var stream = await Apis.EventStreamTests.OpenAsync(_client, timeout.Token);
+
+        Assert.Equal(before + 1, await SubscribersAsync());
+
+        stream.Dispose();
+        await Poll.UntilAsync(async () => await SubscribersAsync() == before ? "" : null, "the event stream gauge to drop back", TimeSpan.FromSeconds(10));
+    }
+
+    private async Task<double> SubscribersAsync()
+    {
+        var metrics = await (await _client.GetAsync("/metrics").ExpectAsync(HttpStatusCode.OK)).Content.ReadAsStringAsync();
+        var line = metrics.Split('\n').Single(l => l.StartsWith("modelserveshim_event_stream_subscribers ", StringComparison.Ordinal));
+        return double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
 }
