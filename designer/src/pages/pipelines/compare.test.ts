@@ -76,3 +76,25 @@ describe("structuralDiff", () => {
     expect(connectionLabel({ source: { activity: "a" }, target: { activity: "b", port: "In" } })).toBe("a --Done--> b:In");
   });
 });
+
+import { diffLines } from "diff";
+import { diffRows } from "./compare";
+
+describe("diffRows", () => {
+  it("numbers added/removed lines and folds long unchanged runs", () => {
+    const a = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`);
+    const b = [...a];
+    b[9] = "changed 10";
+    const rows = diffRows(diffLines(a.join("\n") + "\n", b.join("\n") + "\n"), 2);
+    expect(rows[0]).toEqual({ kind: "skip", text: "", count: 7 });
+    expect(rows.filter((r) => r.kind === "del")).toEqual([{ kind: "del", text: "line 10", oldNo: 10 }]);
+    expect(rows.filter((r) => r.kind === "add")).toEqual([{ kind: "add", text: "changed 10", newNo: 10 }]);
+    expect(rows.find((r) => r.text === "line 8")).toMatchObject({ oldNo: 8, newNo: 8 });
+    expect(rows[rows.length - 1]).toEqual({ kind: "skip", text: "", count: 8 });
+  });
+
+  it("keeps short unchanged runs", () => {
+    const rows = diffRows(diffLines("a\nb\nc\n", "a\nB\nc\n"));
+    expect(rows.map((r) => r.kind)).toEqual(["ctx", "del", "add", "ctx"]);
+  });
+});

@@ -77,3 +77,42 @@ export function structuralDiff(before: WorkflowDefinition | null, after: Workflo
 export function isEmptyDiff(d: StructuralDiff): boolean {
   return !d.stepsAdded.length && !d.stepsRemoved.length && !d.stepsChanged.length && !d.connectionsAdded.length && !d.connectionsRemoved.length && !d.definitionChanged.length;
 }
+
+export interface DiffRow {
+  kind: "add" | "del" | "ctx" | "skip";
+  text: string;
+  oldNo?: number;
+  newNo?: number;
+  /** For "skip": how many unchanged lines are folded. */
+  count?: number;
+}
+
+/**
+ * Line-diff changes (jsdiff's `diffLines` output) → numbered rows for a unified view; runs of
+ * unchanged lines longer than 2×context+1 are folded to `context` lines either side.
+ */
+export function diffRows(changes: { value: string; added?: boolean; removed?: boolean }[], context = 3): DiffRow[] {
+  const rows: DiffRow[] = [];
+  let o = 1;
+  let n = 1;
+  changes.forEach((c, ci) => {
+    const lines = c.value.replace(/\n$/, "").split("\n");
+    if (c.added) for (const t of lines) rows.push({ kind: "add", text: t, newNo: n++ });
+    else if (c.removed) for (const t of lines) rows.push({ kind: "del", text: t, oldNo: o++ });
+    else {
+      const first = ci === 0;
+      const last = ci === changes.length - 1;
+      const head = first ? 0 : context;
+      const tail = last ? 0 : context;
+      if (lines.length > head + tail + 1) {
+        lines.slice(0, head).forEach((t) => rows.push({ kind: "ctx", text: t, oldNo: o++, newNo: n++ }));
+        const folded = lines.length - head - tail;
+        rows.push({ kind: "skip", text: "", count: folded });
+        o += folded;
+        n += folded;
+        lines.slice(lines.length - tail).forEach((t) => rows.push({ kind: "ctx", text: t, oldNo: o++, newNo: n++ }));
+      } else lines.forEach((t) => rows.push({ kind: "ctx", text: t, oldNo: o++, newNo: n++ }));
+    }
+  });
+  return rows;
+}
