@@ -23,11 +23,17 @@ export interface LogViewProps {
   onStepChange?: (step: string | null) => void;
   pageSize?: number;
   cap?: number;
+  /** Called with each batch of new live entries (e.g. to refresh step statuses on StepCompleted). */
+  onEntries?: (entries: JournalEntry[]) => void;
+  /** Called when the server says the run has finished. */
+  onEnded?: () => void;
 }
 
 const withQuery = (path: string, query: string) => path + (path.includes("?") ? "&" : "?") + query;
 
-export function LogView({ pagedPath, streamPath, steps = [], step = null, onStepChange, pageSize = 1000, cap = MAX_ENTRIES }: LogViewProps) {
+export function LogView({ pagedPath, streamPath, steps = [], step = null, onStepChange, pageSize = 1000, cap = MAX_ENTRIES, onEntries, onEnded }: LogViewProps) {
+  const callbacks = useRef({ onEntries, onEnded });
+  callbacks.current = { onEntries, onEnded };
   const [buffer, setBuffer] = useState<LogBuffer>(emptyBuffer);
   const [status, setStatus] = useState<TailStatus>("loading");
   const [error, setError] = useState<ApiError | Error | null>(null);
@@ -66,7 +72,10 @@ export function LogView({ pagedPath, streamPath, steps = [], step = null, onStep
       flushTimer = undefined;
       const items = queue;
       queue = [];
-      if (!cancelled && items.length) add(items);
+      if (!cancelled && items.length) {
+        add(items);
+        callbacks.current.onEntries?.(items);
+      }
     };
 
     (async () => {
@@ -104,6 +113,7 @@ export function LogView({ pagedPath, streamPath, steps = [], step = null, onStep
         },
         onEnd: () => {
           ended = true;
+          callbacks.current.onEnded?.();
         },
         onStatus: (s) => {
           if (cancelled) return;

@@ -20,12 +20,12 @@ function StepNodeView({ data }: NodeProps<StepNode>) {
       title={title}
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
-      <div className="step-node-head">
-        <span className="step-node-name">{data.label}</span>
-        <Badge value={status} />
+      <div className="step-node-name" title={data.label}>
+        {data.label}
       </div>
       <div className="step-node-type">{shortType(data.type)}</div>
       <div className="step-node-meta">
+        <Badge value={status} />
         {status === "Retrying" && live ? (
           <span className="step-retry">
             attempt {live.attempts + (live.retryDelayMs != null ? 1 : 0)}

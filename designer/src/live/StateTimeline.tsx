@@ -29,7 +29,7 @@ export function StateTimeline({ history, current }: { history: HistoryEntry[]; c
             </div>
             {h.reason && <div className="tl-reason">{h.reason}</div>}
             <div className="tl-meta" title={h.at}>
-              {dateTime(h.at)} <span className="mono">{clock(h.at).slice(8)}</span> · {h.operator}
+              {dateTime(h.at).slice(0, 10)} {clock(h.at)} · {h.operator}
             </div>
           </li>
         );

@@ -155,7 +155,14 @@ export default function InstancePage() {
       </section>
       <section className="card">
         <h2>Journal</h2>
-        <LogView pagedPath={`${base}/journal`} steps={activityIds} step={step} onStepChange={setStep} />
+        <LogView
+          pagedPath={`${base}/journal`}
+          steps={activityIds}
+          step={step}
+          onStepChange={setStep}
+          onEntries={(entries) => entries.some((e) => e.event !== "StepLog") && refetch()}
+          onEnded={refetch}
+        />
       </section>
     </div>
   );

@@ -83,6 +83,7 @@ export default function DeployPage() {
       setOtherErrors(mapped.other);
       setTopError(err);
       setBusy(false);
+      requestAnimationFrame(() => document.querySelector("[data-testid=deploy-error]")?.scrollIntoView({ block: "start", behavior: "smooth" }));
     }
   };
 

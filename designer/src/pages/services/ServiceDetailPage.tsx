@@ -170,28 +170,29 @@ export default function ServiceDetailPage() {
         </section>
       )}
 
+        <section className="card" style={{ marginBottom: 16 }}>
+          <div className="card-head">
+            <h2>Pipeline</h2>
+            <span className="muted">
+              {pipeline?.status && <Badge value={pipeline.status} />}
+              {step && (
+                <button className="btn btn-small btn-ghost" onClick={() => setStep(null)}>
+                  Showing {step} · clear
+                </button>
+              )}
+            </span>
+          </div>
+          {definition ? (
+            <PipelineGraph definition={definition} statuses={statuses} selectedStep={step} onSelectStep={(id) => (setStep(id), setTab("logs"))} />
+          ) : pipeline ? (
+            <Spinner label="Loading the pipeline…" />
+          ) : (
+            <Empty title="No pipeline view" />
+          )}
+        </section>
+
       <div className="detail-grid">
         <div>
-          <section className="card">
-            <div className="card-head">
-              <h2>Pipeline</h2>
-              <span className="muted">
-                {pipeline?.status && <Badge value={pipeline.status} />}
-                {step && (
-                  <button className="btn btn-small btn-ghost" onClick={() => setStep(null)}>
-                    Showing {step} · clear
-                  </button>
-                )}
-              </span>
-            </div>
-            {definition ? (
-              <PipelineGraph definition={definition} statuses={statuses} selectedStep={step} onSelectStep={(id) => (setStep(id), setTab("logs"))} />
-            ) : pipeline ? (
-              <Spinner label="Loading the pipeline…" />
-            ) : (
-              <Empty title="No pipeline view" />
-            )}
-          </section>
 
           <section className="card">
             <div className="tabs" role="tablist">
@@ -213,6 +214,15 @@ export default function ServiceDetailPage() {
                   steps={pipeline?.steps.map((x) => x.name)}
                   step={step}
                   onStepChange={setStep}
+                  onEntries={(entries) => {
+                    // Step transitions in the journal also refresh the graph (coalesced), so it is right even
+                    // when the server-wide event stream is reconnecting.
+                    if (entries.some((e) => e.event !== "StepLog")) refetchPipeline();
+                  }}
+                  onEnded={() => {
+                    refetchPipeline();
+                    refetchDetail();
+                  }}
                 />
               ) : (
                 <Empty title="No pipeline run yet">The log appears as soon as the pipeline starts.</Empty>
