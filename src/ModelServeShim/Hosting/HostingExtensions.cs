@@ -67,6 +67,7 @@ public static class HostingExtensions
             StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode : StatusCodes.Status500InternalServerError,
         });
         app.UseStatusCodePages();
+        app.UseWebUi();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseHttpMetrics();

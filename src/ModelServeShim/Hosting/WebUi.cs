@@ -1,0 +1,111 @@
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.FileProviders;
+
+namespace ModelServeShim.Hosting;
+
+/// <summary>Web UI settings (section <c>Ui</c>).</summary>
+public sealed class UiOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Ui";
+
+    /// <summary>
+    /// The built web UI (<c>designer/dist</c>: <c>index.html</c> and <c>assets/</c>); default <c>wwwroot</c> next to the
+    /// host's binary, where the build copies it. A relative path resolves against the working directory.
+    /// </summary>
+    public string? Directory { get; set; }
+
+    /// <summary>The directory's full path.</summary>
+    public string FullPath => Path.GetFullPath(string.IsNullOrWhiteSpace(Directory) ? Path.Combine(AppContext.BaseDirectory, "wwwroot") : Directory);
+}
+
+/// <summary>
+/// Serves the web UI without authentication (the app itself asks for an API key): its files, with long-lived caching
+/// for the content-hashed <c>/assets/</c> and none for <c>index.html</c>, and <c>index.html</c> for any other GET of a
+/// path without a file extension (client-side routes). The API, OpenAPI, metrics and health paths are never UI paths,
+/// so an unknown <c>/api/...</c> path keeps answering a 404 problem. Files are read only through a
+/// <see cref="PhysicalFileProvider"/> rooted at the UI directory, which refuses paths that leave it.
+/// </summary>
+public static class WebUi
+{
+    /// <summary>The Content-Security-Policy of UI responses (React Flow needs inline styles).</summary>
+    public const string ContentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+        + "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+    /// <summary>The answer when the UI directory holds no index.html.</summary>
+    public const string NotBuiltMessage =
+        "The web UI is not built. Build it with 'cd designer && npm ci && npm run build' (needs Node.js 20+ and npm) and point Ui:Directory "
+        + "at designer/dist, or build the host without -p:SkipDesignerBuild=true, which copies it into wwwroot next to the binary.\n";
+
+    private static readonly string[] NotUiPrefixes = ["/api", "/openapi", "/metrics", "/healthz"];
+
+    /// <summary>Adds the UI's middleware; call before authentication, so UI files need no key.</summary>
+    public static WebApplication UseWebUi(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var options = app.Configuration.GetSection(UiOptions.Section).Get<UiOptions>() ?? new UiOptions();
+        var directory = options.FullPath;
+        IFileProvider files = System.IO.Directory.Exists(directory) ? new PhysicalFileProvider(directory) : new NullFileProvider();
+        app.Logger.LogDebug("Serving the web UI from {Directory}", directory);
+
+        var staticFiles = new StaticFileOptions
+        {
+            FileProvider = files,
+            ContentTypeProvider = new FileExtensionContentTypeProvider(),
+            OnPrepareResponse = c => c.Context.Response.Headers.CacheControl = IsAsset(c.Context.Request.Path)
+                ? "public, max-age=31536000, immutable"
+                : "no-cache",
+        };
+
+        app.UseWhen(IsUiRequest, ui =>
+        {
+            ui.Use((context, next) =>
+            {
+                var headers = context.Response.Headers;
+                headers.ContentSecurityPolicy = ContentSecurityPolicy;
+                headers.XContentTypeOptions = "nosniff";
+                headers["Referrer-Policy"] = "no-referrer";
+                return next(context);
+            });
+            ui.UseStaticFiles(staticFiles);
+            ui.Use(async (context, next) =>
+            {
+                // Client-side routes: a GET or HEAD of a path without a file extension is the app's index.html.
+                var request = context.Request;
+                if (!(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) || Path.HasExtension(request.Path.Value))
+                {
+                    await next(context);
+                    return;
+                }
+
+                var index = files.GetFileInfo("index.html");
+                if (!index.Exists || index.IsDirectory)
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    context.Response.ContentType = "text/plain; charset=utf-8";
+                    context.Response.Headers.CacheControl = "no-cache";
+                    await context.Response.WriteAsync(HttpMethods.IsHead(request.Method) ? "" : NotBuiltMessage, context.RequestAborted);
+                    return;
+                }
+
+                context.Response.StatusCode = StatusCodes.Status200OK;
+                context.Response.ContentType = "text/html; charset=utf-8";
+                context.Response.ContentLength = index.Length;
+                context.Response.Headers.CacheControl = "no-cache";
+                if (HttpMethods.IsGet(request.Method))
+                {
+                    await context.Response.SendFileAsync(index, context.RequestAborted);
+                }
+            });
+        });
+        return app;
+    }
+
+    /// <summary>A request the UI may answer: not an API, OpenAPI, metrics or health path, and not one an endpoint matched.</summary>
+    private static bool IsUiRequest(HttpContext context) =>
+        context.GetEndpoint() is null
+        && !NotUiPrefixes.Any(p => context.Request.Path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase));
+
+    private static bool IsAsset(PathString path) => path.StartsWithSegments("/assets", StringComparison.OrdinalIgnoreCase);
+}
