@@ -19,11 +19,10 @@ public static class EventsApi
     private static async Task StreamAsync(HttpContext http, EventBroadcaster broadcaster, CancellationToken ct)
     {
         using var subscription = broadcaster.Subscribe();
-        ServerSentEvents.Start(http.Response);
         try
         {
             // Open the stream at once, so the client knows it is subscribed before the first event.
-            await http.Response.Body.FlushAsync(ct);
+            await ServerSentEvents.StartAsync(http.Response, ct);
             while (!ct.IsCancellationRequested)
             {
                 using var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(ct);

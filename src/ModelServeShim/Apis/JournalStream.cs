@@ -20,7 +20,7 @@ internal static class JournalStream
     {
         // Subscribe first, then replay what is stored: nothing falls between the two.
         using var subscription = broadcaster.Follow(instanceId);
-        ServerSentEvents.Start(http.Response);
+        await ServerSentEvents.StartAsync(http.Response, ct);
         var last = afterSequence;
         var pending = new SortedDictionary<long, JournalRecord>();
         bool finished;
@@ -38,8 +38,6 @@ internal static class JournalStream
                 && (i.Status == InstanceStatus.Completed || i.Status == InstanceStatus.Faulted || i.Status == InstanceStatus.Cancelled), ct);
         }
 
-        // Flush the headers now, so a client sees the stream open even before the first entry.
-        await http.Response.Body.FlushAsync(ct);
         while (!finished && !ct.IsCancellationRequested)
         {
             using var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(ct);

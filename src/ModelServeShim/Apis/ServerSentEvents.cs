@@ -6,12 +6,21 @@ internal static class ServerSentEvents
     /// <summary>How long a stream may stay silent before a keep-alive comment is sent (proxies close idle connections).</summary>
     public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
 
-    /// <summary>Sets the event-stream headers: no caching, and no buffering by reverse proxies.</summary>
-    public static void Start(HttpResponse response)
+    /// <summary>How long a browser waits before reconnecting a dropped stream (sent as the stream's first line).</summary>
+    public static readonly TimeSpan ReconnectDelay = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Sets the event-stream headers (no caching, no buffering by reverse proxies) and writes the reconnect delay
+    /// as the first bytes, flushed at once: some proxies (Vite's dev proxy among them) pass the headers on only with
+    /// the first bytes of the body, and a client sees the stream open only when the headers arrive.
+    /// </summary>
+    public static async Task StartAsync(HttpResponse response, CancellationToken cancellationToken)
     {
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
+        await response.WriteAsync($"retry: {(int)ReconnectDelay.TotalMilliseconds}\n\n", cancellationToken);
+        await response.Body.FlushAsync(cancellationToken);
     }
 
     /// <summary>Writes and flushes one event; <paramref name="data"/> must be a single line (compact JSON is).</summary>
