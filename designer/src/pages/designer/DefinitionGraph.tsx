@@ -22,7 +22,6 @@ export function DefinitionGraph({ definition, descriptors }: { definition: Workf
         fitView
         fitViewOptions={{ padding: 0.15, maxZoom: 1.1 }}
         minZoom={0.2}
-        proOptions={{ hideAttribution: true }}
       >
         <Background gap={20} />
         <Controls showInteractive={false} />

@@ -119,7 +119,9 @@ function Designer() {
   }, []);
   useEffect(() => void loadDescriptors(), [loadDescriptors]);
 
-  const fitSoon = useCallback(() => setTimeout(() => void rf.fitView({ padding: 0.2, maxZoom: 1.2 }), 60), [rf]);
+  const rfRef = useRef(rf);
+  rfRef.current = rf;
+  const fitSoon = useCallback(() => setTimeout(() => void rfRef.current.fitView({ padding: 0.2, maxZoom: 1.2 }), 80), []);
 
   useEffect(() => {
     if (skipLoad.current && skipLoad.current === definitionId && !versionParam) {
@@ -512,7 +514,6 @@ function Designer() {
             fitView
             fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
             minZoom={0.2}
-            proOptions={{ hideAttribution: true }}
           >
             <Background gap={20} />
             <Controls showInteractive={false} />
@@ -530,6 +531,14 @@ function Designer() {
           )}
         </div>
         <aside className="dz-right" aria-label="Properties">
+          <ErrorList
+            errors={errors}
+            onSelect={(id) => {
+              setSelectedId(id && def.root.activities.some((a) => a.id === id) ? id : null);
+              const n = id ? nodes.find((x) => x.id === id) : undefined;
+              if (n) void rf.setCenter(n.position.x + NODE_WIDTH / 2, n.position.y + 40, { zoom: rf.getZoom(), duration: 250 });
+            }}
+          />
           {selected ? (
             <StepPanel
               key={selected.id}
@@ -549,14 +558,6 @@ function Designer() {
           ) : (
             <DefinitionPanel definition={def} errors={errors} readOnly={readOnly} onChange={change} />
           )}
-          <ErrorList
-            errors={errors}
-            onSelect={(id) => {
-              setSelectedId(id && def.root.activities.some((a) => a.id === id) ? id : null);
-              const n = id ? nodes.find((x) => x.id === id) : undefined;
-              if (n) void rf.setCenter(n.position.x + NODE_WIDTH / 2, n.position.y + 40, { zoom: rf.getZoom(), duration: 250 });
-            }}
-          />
         </aside>
       </div>
       <ImportModal open={importOpen} onClose={() => setImportOpen(false)} onLoad={importDefinition} />

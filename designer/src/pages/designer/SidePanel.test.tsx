@@ -69,9 +69,9 @@ describe("StepPanel", () => {
     expect(screen.getByLabelText("spec").tagName).toBe("TEXTAREA");
     expect(screen.getByText("Where to go.")).toBeTruthy();
     expect(screen.getByText(/Pause\. A duration such as/)).toBeTruthy();
-    expect((screen.getByLabelText("maxAttempts") as HTMLInputElement).value).toBe("2");
-    expect(screen.getByLabelText("backoff")).toBeTruthy();
-    expect(screen.getByLabelText("timeout")).toBeTruthy();
+    expect((screen.getByLabelText("Max attempts") as HTMLInputElement).value).toBe("2");
+    expect(screen.getByLabelText("Backoff")).toBeTruthy();
+    expect(screen.getByLabelText("Timeout")).toBeTruthy();
   });
 
   it("shows a server error under the field its path names", () => {
@@ -87,7 +87,7 @@ describe("StepPanel", () => {
     const wait = screen.getByLabelText("wait");
     expect(wait.getAttribute("aria-invalid")).toBe("true");
     expect(wait.closest(".field")!.textContent).toContain("Input 'wait' has the wrong type");
-    expect(screen.getByLabelText("maxAttempts").closest(".field")!.textContent).toContain("maxAttempts is 0");
+    expect(screen.getByLabelText("Max attempts").closest(".field")!.textContent).toContain("maxAttempts is 0");
     expect(screen.getByLabelText("url").closest(".field")!.textContent).not.toContain("wrong type");
   });
 
@@ -130,7 +130,7 @@ describe("StepPanel", () => {
 
   it("drops an emptied retry object", () => {
     const { onChange } = renderStep();
-    fireEvent.change(screen.getByLabelText("maxAttempts"), { target: { value: "" } });
+    fireEvent.change(screen.getByLabelText("Max attempts"), { target: { value: "" } });
     expect(onChange.mock.lastCall![0].root.activities[0]).not.toHaveProperty("retry");
   });
 });

@@ -138,10 +138,10 @@ export function StepPanel({
 
       <h3 className="dz-section">Retry and timeout</h3>
       <div className="dz-grid">
-        <FieldShell htmlFor={`${uid}-ma`} label="maxAttempts" errors={f("retry.maxAttempts")} help="1–100; 1 means no retry.">
+        <FieldShell htmlFor={`${uid}-ma`} label="Max attempts" errors={f("retry.maxAttempts")} help="1–100; 1 means no retry.">
           <DraftText
             id={`${uid}-ma`}
-            label="maxAttempts"
+            label="Max attempts"
             value={retry.maxAttempts}
             placeholder="1"
             inputMode="numeric"
@@ -150,30 +150,30 @@ export function StepPanel({
             onChange={(v) => setRetry("maxAttempts", v)}
           />
         </FieldShell>
-        <FieldShell htmlFor={`${uid}-bo`} label="backoff" errors={f("retry.backoff")}>
-          <select id={`${uid}-bo`} aria-label="backoff" value={retry.backoff ?? ""} disabled={readOnly} onChange={(e) => setRetry("backoff", e.target.value || undefined)}>
-            <option value="">(default: exponential)</option>
+        <FieldShell htmlFor={`${uid}-bo`} label="Backoff" errors={f("retry.backoff")}>
+          <select id={`${uid}-bo`} aria-label="Backoff" value={retry.backoff ?? ""} disabled={readOnly} onChange={(e) => setRetry("backoff", e.target.value || undefined)}>
+            <option value="">default</option>
             <option value="constant">constant</option>
             <option value="linear">linear</option>
             <option value="exponential">exponential</option>
           </select>
         </FieldShell>
-        <FieldShell htmlFor={`${uid}-de`} label="delay" errors={f("retry.delay")}>
-          <DraftText id={`${uid}-de`} label="delay" value={retry.delay} placeholder="e.g. 2s" readOnly={readOnly} parse={text} onChange={(v) => setRetry("delay", v)} />
+        <FieldShell htmlFor={`${uid}-de`} label="Retry delay" errors={f("retry.delay")}>
+          <DraftText id={`${uid}-de`} label="Retry delay" value={retry.delay} placeholder="e.g. 2s" readOnly={readOnly} parse={text} onChange={(v) => setRetry("delay", v)} />
         </FieldShell>
-        <FieldShell htmlFor={`${uid}-md`} label="maxDelay" errors={f("retry.maxDelay")}>
-          <DraftText id={`${uid}-md`} label="maxDelay" value={retry.maxDelay} placeholder="e.g. 30s" readOnly={readOnly} parse={text} onChange={(v) => setRetry("maxDelay", v)} />
+        <FieldShell htmlFor={`${uid}-md`} label="Max delay" errors={f("retry.maxDelay")}>
+          <DraftText id={`${uid}-md`} label="Max delay" value={retry.maxDelay} placeholder="e.g. 30s" readOnly={readOnly} parse={text} onChange={(v) => setRetry("maxDelay", v)} />
         </FieldShell>
-        <FieldShell label="jitter" errors={f("retry.jitter")}>
+        <FieldShell label="Jitter" errors={f("retry.jitter")}>
           <label className="check">
-            <input type="checkbox" aria-label="jitter" checked={retry.jitter === true} disabled={readOnly} onChange={(e) => setRetry("jitter", e.target.checked ? true : undefined)} />
+            <input type="checkbox" aria-label="Jitter" checked={retry.jitter === true} disabled={readOnly} onChange={(e) => setRetry("jitter", e.target.checked ? true : undefined)} />
             <span className="muted">randomize delays</span>
           </label>
         </FieldShell>
-        <FieldShell htmlFor={`${uid}-to`} label="timeout" errors={f("timeout")}>
+        <FieldShell htmlFor={`${uid}-to`} label="Timeout" errors={f("timeout")}>
           <DraftText
             id={`${uid}-to`}
-            label="timeout"
+            label="Timeout"
             value={activity.timeout}
             placeholder="none"
             readOnly={readOnly}

@@ -204,7 +204,7 @@ export function InputEditor({
   const invalid = errors.length > 0;
   const clear =
     value !== undefined && !readOnly ? (
-      <button type="button" className="dz-clear" onClick={() => onChange(undefined)} title="Remove the value (the default applies)" aria-label={`Clear ${input.name}`}>
+      <button type="button" className="dz-clear" onClick={() => onChange(undefined)} title="Remove the value (the default applies)" aria-label="Use the default">
         ×
       </button>
     ) : null;

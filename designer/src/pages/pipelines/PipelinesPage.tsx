@@ -86,7 +86,7 @@ export default function PipelinesPage() {
                 <td title={dateTime(d.createdAt)}>{age(d.createdAt)} ago</td>
                 <td className="pl-actions">
                   <Link className="btn btn-small" to={`/designer/${encodeURIComponent(d.definitionId)}`}>
-                    {can("operator") ? "Edit" : "Open"} in designer
+                    {can("operator") ? "Edit" : "View"} in designer
                   </Link>
                   <Link className="btn btn-small btn-ghost" to={`/pipelines/${encodeURIComponent(d.definitionId)}`}>
                     Versions
