@@ -517,7 +517,7 @@ function Designer() {
           >
             <Background gap={20} />
             <Controls showInteractive={false} />
-            <MiniMap pannable zoomable className="dz-minimap" />
+            {def.root.activities.length > 0 && <MiniMap pannable zoomable className="dz-minimap" />}
           </ReactFlow>
           {def.root.activities.length === 0 && (
             <div className="dz-canvas-empty">
