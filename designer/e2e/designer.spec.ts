@@ -39,10 +39,10 @@ test("build a pipeline by drag and connect, save it, run it and see its logs", a
   await expect(page.locator(".react-flow__edge")).toHaveCount(1);
 
   await log.click();
-  await page.getByLabel("message").fill("hello from the e2e designer");
+  await page.getByLabel("message", { exact: true }).fill("hello from the e2e designer");
   await delay.click();
   // First an invalid duration: validating shows the error on the Delay node and under its field.
-  await page.getByLabel("duration").fill("soon");
+  await page.getByLabel("duration", { exact: true }).fill("soon");
   await page.getByRole("button", { name: "Validate" }).click();
   await expect(delay).toHaveAttribute("data-invalid", "true");
   await expect(page.getByTestId(`node-errors-${delayId}`)).toBeVisible();
@@ -50,7 +50,7 @@ test("build a pipeline by drag and connect, save it, run it and see its logs", a
   await expect(page.locator(".field-error").filter({ hasText: /duration/i }).first()).toBeVisible();
   await screen(page, "designer-invalid", info);
 
-  await page.getByLabel("duration").fill("200ms");
+  await page.getByLabel("duration", { exact: true }).fill("200ms");
   await page.getByRole("button", { name: "Save" }).click();
   await expect(page.getByText(/v1\b/).first()).toBeVisible();
   await screen(page, "designer-saved", info);
@@ -94,7 +94,7 @@ test("an invalid stored definition shows its error on the right node", async ({ 
   await page.goto("/designer/e2e-broken");
   await expect(page.getByTestId("designer-node-wait")).toBeVisible();
   await page.getByTestId("designer-node-last").click();
-  await page.getByLabel("message").fill("{{ input.nothing_declared }}");
+  await page.getByLabel("message", { exact: true }).fill("{{ input.nothing_declared }}");
   await page.getByRole("button", { name: "Validate" }).click();
   await expect(page.getByTestId("designer-node-last")).toHaveAttribute("data-invalid", "true");
   await expect(page.getByTestId("designer-node-first")).not.toHaveAttribute("data-invalid", "true");
