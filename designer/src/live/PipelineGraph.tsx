@@ -61,7 +61,7 @@ export function PipelineGraph({ definition, statuses, selectedStep = null, onSel
           edges={edges}
           nodeTypes={nodeTypes}
           fitView
-          fitViewOptions={{ padding: 0.15 }}
+          fitViewOptions={{ padding: 0.15, maxZoom: 1.1 }}
           nodesDraggable={false}
           nodesConnectable={false}
           elementsSelectable={false}
