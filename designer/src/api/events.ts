@@ -88,8 +88,16 @@ let closeShared: (() => void) | null = null;
 let sharedStatus: StreamStatus = "closed";
 const SHARED_EVENTS = ["service", "instance", "step", "definition"];
 
+/**
+ * Sent to `resync` subscribers when the shared stream is live again after a drop (a server restart, a network
+ * blip): events published in between were missed, so views refetch what they show.
+ */
+export const RESYNC = "resync";
+
 function ensureShared() {
   if (closeShared) return;
+  let wasLive = false;
+  let dropped = false;
   closeShared = openStream({
     url: () => "/api/v1/events",
     events: SHARED_EVENTS,
@@ -97,6 +105,14 @@ function ensureShared() {
     onStatus: (s) => {
       sharedStatus = s;
       statusListeners.forEach((l) => l(s));
+      if (s === "reconnecting" && wasLive) dropped = true;
+      if (s === "live") {
+        wasLive = true;
+        if (dropped) {
+          dropped = false;
+          handlers.get(RESYNC)?.forEach((h) => h(null));
+        }
+      }
     },
   });
 }

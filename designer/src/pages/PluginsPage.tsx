@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { api, ApiError } from "../api/client";
-import { useServerEvent } from "../api/events";
+import { RESYNC, useServerEvent } from "../api/events";
 import type { PluginInfo, PluginsView } from "../api/types";
 import { useAuth } from "../auth";
 import { dateTime, shortType } from "../ui/format";
@@ -28,6 +28,7 @@ export default function PluginsPage() {
   }, [load]);
   // A pipeline saved or reloaded elsewhere shows up here without a refresh.
   useServerEvent("definition", () => void load());
+  useServerEvent(RESYNC, () => void load());
 
   return (
     <div>

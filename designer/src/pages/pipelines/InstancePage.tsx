@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 import { api, ApiError } from "../../api/client";
-import { useServerEvent } from "../../api/events";
+import { RESYNC, useServerEvent } from "../../api/events";
 import type { InstanceEvent, StepAttempt, StepEvent, WorkflowDefinition, WorkflowInstance } from "../../api/types";
 import { LogView } from "../../live/LogView";
 import { PipelineGraph } from "../../live/PipelineGraph";
@@ -65,6 +65,7 @@ export default function InstancePage() {
   useServerEvent<InstanceEvent>("instance", (e) => {
     if (e?.instanceId === instanceId) refetch();
   });
+  useServerEvent(RESYNC, () => refetch());
 
   const running = !!view && !isInstanceFinished(view.instance.status);
   // The elapsed time of a running instance ticks locally (display only; nothing is fetched).

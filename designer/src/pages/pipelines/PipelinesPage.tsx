@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { Link } from "react-router";
 import { api, ApiError } from "../../api/client";
-import { useServerEvent } from "../../api/events";
+import { RESYNC, useServerEvent } from "../../api/events";
 import type { DefinitionSummary } from "../../api/types";
 import { useAuth } from "../../auth";
 import { age, dateTime } from "../../ui/format";
@@ -26,6 +26,7 @@ export default function PipelinesPage() {
 
   useEffect(() => void load(), [load]);
   useServerEvent("definition", () => void load());
+  useServerEvent(RESYNC, () => void load());
 
   return (
     <div className="pl-page">

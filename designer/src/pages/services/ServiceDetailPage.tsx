@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 import { Link, useParams } from "react-router";
 import { api, ApiError } from "../../api/client";
-import { useServerEvent } from "../../api/events";
+import { RESYNC, useServerEvent } from "../../api/events";
 import type { InstanceEvent, PipelineView, ServiceDetail, ServiceSummary, StepEvent, WorkflowDefinition } from "../../api/types";
 import { LogView } from "../../live/LogView";
 import { PipelineGraph } from "../../live/PipelineGraph";
@@ -82,6 +82,10 @@ export default function ServiceDetailPage() {
     if (!e || !concernsMe(e)) return;
     refetchPipeline();
     if (e.instanceId !== instanceId) refetchDetail();
+  });
+  useServerEvent(RESYNC, () => {
+    refetchDetail();
+    refetchPipeline();
   });
 
   const statuses = useMemo(() => statusesFromPipelineView(pipeline), [pipeline]);

@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link } from "react-router";
 import { api, ApiError } from "../../api/client";
-import { useServerEvent } from "../../api/events";
+import { RESYNC, useServerEvent } from "../../api/events";
 import type { ServiceSummary } from "../../api/types";
 import { useAuth } from "../../auth";
 import { age } from "../../ui/format";
@@ -41,6 +41,7 @@ export default function ServicesPage() {
   useServerEvent<ServiceSummary>("service", (s) => {
     if (s && typeof s === "object" && s.serviceId) setServices((list) => (list ? applyServiceEvent(list, s) : list));
   });
+  useServerEvent(RESYNC, () => void load());
 
   const shown = useMemo(() => (services ? filterServices(services, text, state) : []), [services, text, state]);
   const deployButton = can("operator") && (

@@ -1,0 +1,108 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+// A stand-in for the browser's EventSource: records instances so tests can play the server's part.
+class FakeEventSource {
+  static CONNECTING = 0;
+  static OPEN = 1;
+  static CLOSED = 2;
+  static all: FakeEventSource[] = [];
+  readyState = FakeEventSource.CONNECTING;
+  onopen: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  listeners = new Map<string, ((e: MessageEvent) => void)[]>();
+  constructor(public url: string) {
+    FakeEventSource.all.push(this);
+  }
+  addEventListener(name: string, fn: (e: MessageEvent) => void) {
+    this.listeners.set(name, [...(this.listeners.get(name) ?? []), fn]);
+  }
+  close() {
+    this.readyState = FakeEventSource.CLOSED;
+  }
+  open() {
+    this.readyState = FakeEventSource.OPEN;
+    this.onopen?.();
+  }
+  emit(name: string, data: unknown) {
+    this.listeners.get(name)?.forEach((fn) => fn(new MessageEvent(name, { data: JSON.stringify(data) })));
+  }
+  drop(closed: boolean) {
+    this.readyState = closed ? FakeEventSource.CLOSED : FakeEventSource.CONNECTING;
+    this.onerror?.();
+  }
+}
+
+let events: typeof import("./events");
+
+beforeEach(async () => {
+  FakeEventSource.all = [];
+  vi.stubGlobal("EventSource", FakeEventSource);
+  vi.resetModules(); // a fresh shared stream per test
+  events = await import("./events");
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+});
+
+describe("the shared event stream", () => {
+  it("opens one connection for many subscribers and closes it when the last one leaves", () => {
+    const a = vi.fn();
+    const b = vi.fn();
+    const offA = events.subscribe("service", a);
+    const offB = events.subscribe("step", b);
+    expect(FakeEventSource.all).toHaveLength(1);
+    const es = FakeEventSource.all[0];
+    expect(es.url).toBe("/api/v1/events");
+    es.open();
+    es.emit("service", { serviceId: "s1" });
+    expect(a).toHaveBeenCalledWith({ serviceId: "s1" });
+    expect(b).not.toHaveBeenCalled();
+    offA();
+    expect(es.readyState).not.toBe(FakeEventSource.CLOSED);
+    es.emit("service", { serviceId: "s2" });
+    expect(a).toHaveBeenCalledTimes(1);
+    offB();
+    expect(es.readyState).toBe(FakeEventSource.CLOSED);
+  });
+
+  it("tells resync subscribers to refetch after the stream comes back, not on the first open", () => {
+    const resync = vi.fn();
+    events.subscribe(events.RESYNC, resync);
+    const es = FakeEventSource.all[0];
+    es.open();
+    expect(resync).not.toHaveBeenCalled();
+    es.drop(false); // the browser reconnects by itself
+    es.open();
+    expect(resync).toHaveBeenCalledTimes(1);
+  });
+
+  it("reconnects with backoff when the browser gives up, then resyncs", () => {
+    vi.useFakeTimers();
+    const resync = vi.fn();
+    events.subscribe(events.RESYNC, resync);
+    FakeEventSource.all[0].open();
+    FakeEventSource.all[0].drop(true);
+    expect(FakeEventSource.all).toHaveLength(1);
+    vi.advanceTimersByTime(2_000);
+    expect(FakeEventSource.all).toHaveLength(2);
+    FakeEventSource.all[1].open();
+    expect(resync).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("openStream", () => {
+  it("stops for good at the server's end event", () => {
+    const onEnd = vi.fn();
+    const onEvent = vi.fn();
+    events.openStream({ url: () => "/x", events: ["journal"], onEvent, onEnd });
+    const es = FakeEventSource.all[0];
+    es.open();
+    es.emit("journal", { sequence: 1 });
+    expect(onEvent).toHaveBeenCalledWith("journal", { sequence: 1 }, "");
+    es.emit("end", {});
+    expect(onEnd).toHaveBeenCalled();
+    expect(es.readyState).toBe(FakeEventSource.CLOSED);
+  });
+});
