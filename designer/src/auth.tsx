@@ -1,7 +1,7 @@
 // Who is signed in, and what their role allows. GET /api/v1/me answers with the caller's name and
 // roles; a 401 means the server requires an API key, so the sign-in screen is shown.
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
-import { api, ApiError, onAuthFailure, setApiKey } from "./api/client";
+import { api, ApiError, onAuthFailure, setApiKey, asApiError } from "./api/client";
 import { restartShared } from "./api/events";
 import type { Me } from "./api/types";
 
@@ -32,7 +32,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       setError(null);
     } catch (e) {
       setMe(null);
-      setError(e instanceof ApiError ? e : new ApiError(0, String(e)));
+      setError(asApiError(e));
     } finally {
       setLoading(false);
     }

@@ -48,6 +48,11 @@ export class ApiError extends Error {
   }
 }
 
+/** Any thrown value as an ApiError (a network failure or a bug keeps its message). */
+export function asApiError(e: unknown): ApiError {
+  return e instanceof ApiError ? e : new ApiError(0, e instanceof Error ? e.message : String(e));
+}
+
 /** Normalizes an error body: envelope {code,message,errors[{field,message}]} or problem {title,detail,errors[{path,message,activityId}]}. */
 export function toApiError(status: number, body: unknown, fallback: string): ApiError {
   if (body && typeof body === "object") {

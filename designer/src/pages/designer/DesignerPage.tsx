@@ -14,7 +14,7 @@ import {
   type EdgeChange,
   type NodeChange,
 } from "@xyflow/react";
-import { api, ApiError } from "../../api/client";
+import { api, ApiError, asApiError } from "../../api/client";
 import type { ActivityDescriptor, ValidationResult, WorkflowDefinition } from "../../api/types";
 import { useAuth } from "../../auth";
 import { NODE_WIDTH } from "../../graph/layout";
@@ -112,7 +112,7 @@ function Designer() {
       setDescriptors(await api<ActivityDescriptor[]>("/api/v1/activities"));
       setDescriptorsError(null);
     } catch (e) {
-      setDescriptorsError(e instanceof ApiError ? e : new ApiError(0, String(e)));
+      setDescriptorsError(asApiError(e));
     } finally {
       setDescriptorsLoading(false);
     }
@@ -155,7 +155,7 @@ function Designer() {
       })
       .catch((e) => {
         if ((e as Error).name === "AbortError") return;
-        setLoadError(e instanceof ApiError ? e : new ApiError(0, String(e)));
+        setLoadError(asApiError(e));
         setLoading(false);
       });
     return () => ctrl.abort();
@@ -361,7 +361,7 @@ function Designer() {
       }
       return r.definition.version;
     } catch (e) {
-      const err = e instanceof ApiError ? e : new ApiError(0, String(e));
+      const err = asApiError(e);
       const mapped = problemsFrom(err, sent);
       setErrors(mapped);
       setStatus({ tone: "error", text: `Not saved: ${err.message}` });

@@ -2,7 +2,7 @@
 // with per-step statuses computed from the step attempts, and the journal with a live tail.
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
-import { api, ApiError } from "../../api/client";
+import { api, ApiError, asApiError } from "../../api/client";
 import { RESYNC, useServerEvent } from "../../api/events";
 import type { InstanceEvent, StepAttempt, StepEvent, WorkflowDefinition, WorkflowInstance } from "../../api/types";
 import { LogView } from "../../live/LogView";
@@ -20,7 +20,6 @@ interface InstanceView {
   steps: StepAttempt[];
 }
 
-const toError = (e: unknown) => (e instanceof ApiError ? e : new ApiError(0, String(e)));
 
 export default function InstancePage() {
   const { instanceId = "" } = useParams();
@@ -37,7 +36,7 @@ export default function InstancePage() {
       setView({ ...v, steps: v.steps ?? [] });
       setError(null);
     } catch (e) {
-      setError(toError(e));
+      setError(asApiError(e));
     }
   }, [base]);
   const refetch = useCoalesced(load);

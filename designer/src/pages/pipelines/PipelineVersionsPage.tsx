@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
 import { diffLines } from "diff";
-import { api, ApiError } from "../../api/client";
+import { api, ApiError, asApiError } from "../../api/client";
 import { useServerEvent } from "../../api/events";
 import type { ActivityDescriptor, DefinitionSummary, WorkflowDefinition } from "../../api/types";
 import { useAuth } from "../../auth";
@@ -17,7 +17,6 @@ import "./pipelines.css";
 
 type Tab = "graph" | "json" | "compare";
 
-const toError = (e: unknown) => (e instanceof ApiError ? e : new ApiError(0, String(e)));
 
 function useDefinition(id: string, version: number | null) {
   const [state, setState] = useState<{ key: string; def: WorkflowDefinition | null; error: ApiError | null }>({ key: "", def: null, error: null });
@@ -27,7 +26,7 @@ function useDefinition(id: string, version: number | null) {
     const ctrl = new AbortController();
     api<WorkflowDefinition>(`/api/v1/workflow-definitions/${encodeURIComponent(id)}?version=${version}`, { signal: ctrl.signal })
       .then((def) => setState({ key, def, error: null }))
-      .catch((e) => (e as Error).name !== "AbortError" && setState({ key, def: null, error: toError(e) }));
+      .catch((e) => (e as Error).name !== "AbortError" && setState({ key, def: null, error: asApiError(e) }));
     return () => ctrl.abort();
   }, [id, version, key]);
   return state.key === key ? state : { key, def: null, error: null };
@@ -49,7 +48,7 @@ export default function PipelineVersionsPage() {
       setVersions([...list].sort((a, b) => b.version - a.version));
       setError(null);
     } catch (e) {
-      setError(toError(e));
+      setError(asApiError(e));
     }
   }, [definitionId]);
 

@@ -1,7 +1,7 @@
 // /pipelines: the latest version of every workflow definition, refreshed live on `definition` events.
 import { useCallback, useEffect, useState } from "react";
 import { Link } from "react-router";
-import { api, ApiError } from "../../api/client";
+import { api, ApiError, asApiError } from "../../api/client";
 import { RESYNC, useServerEvent } from "../../api/events";
 import type { DefinitionSummary } from "../../api/types";
 import { useAuth } from "../../auth";
@@ -20,7 +20,7 @@ export default function PipelinesPage() {
       setItems([...list].sort((a, b) => a.definitionId.localeCompare(b.definitionId)));
       setError(null);
     } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(0, String(e)));
+      setError(asApiError(e));
     }
   }, []);
 

@@ -2,7 +2,7 @@
 // opens the instance page.
 import { useEffect, useState } from "react";
 import { useNavigate } from "react-router";
-import { api, ApiError } from "../../api/client";
+import { api, ApiError, asApiError } from "../../api/client";
 import type { WorkflowDefinition, WorkflowInstance } from "../../api/types";
 import { ErrorBanner, Modal } from "../../ui/kit";
 
@@ -66,7 +66,7 @@ export function RunModal({
       onClose();
       navigate(`/instances/${encodeURIComponent(instance.id)}`);
     } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(0, String(e)));
+      setError(asApiError(e));
     } finally {
       setBusy(false);
     }

@@ -2,7 +2,7 @@
 // are shown at their inputs, its message at the top.
 import { useEffect, useId, useMemo, useState, type ReactNode } from "react";
 import { Link, useNavigate } from "react-router";
-import { api, ApiError, type FieldError } from "../../api/client";
+import { api, ApiError, type FieldError, asApiError } from "../../api/client";
 import type { DefinitionSummary, DeployAccepted, PluginsView, WorkflowDefinition } from "../../api/types";
 import { useAuth } from "../../auth";
 import { Empty, PageHeader } from "../../ui/kit";
@@ -77,7 +77,7 @@ export default function DeployPage() {
       const accepted = await api<DeployAccepted>("/api/v1/modserv/deploy", { method: "POST", body: buildDeployBody(form, { quantization }) });
       navigate(`/services/${encodeURIComponent(accepted.serviceId)}`);
     } catch (e) {
-      const err = e instanceof ApiError ? e : new ApiError(0, String(e));
+      const err = asApiError(e);
       const mapped = mapFieldErrors(err.errors);
       setErrors(mapped.byField);
       setOtherErrors(mapped.other);

@@ -1,12 +1,11 @@
 // Operator actions on one service (list rows and the detail header): scale, undeploy, redeploy.
 import { useState } from "react";
-import { api, ApiError } from "../../api/client";
+import { api, ApiError, asApiError } from "../../api/client";
 import type { DeployAccepted, ServiceSummary } from "../../api/types";
 import { useAuth } from "../../auth";
 import { Confirm, ErrorBanner, Modal } from "../../ui/kit";
 import { actionsFor } from "./serviceList";
 
-const asError = (e: unknown) => (e instanceof ApiError ? e : new ApiError(0, String(e)));
 
 export function ServiceActions({
   service,
@@ -43,7 +42,7 @@ export function ServiceActions({
       setDialog(null);
       onChanged?.(summary);
     } catch (e) {
-      setError(asError(e));
+      setError(asApiError(e));
     } finally {
       setBusy(false);
     }

@@ -2,7 +2,7 @@
 // step statuses, the step logs (live tail), the rendered deployment spec, the model facts.
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 import { Link, useParams } from "react-router";
-import { api, ApiError } from "../../api/client";
+import { api, ApiError, asApiError } from "../../api/client";
 import { RESYNC, useServerEvent } from "../../api/events";
 import type { InstanceEvent, PipelineView, ServiceDetail, ServiceSummary, StepEvent, WorkflowDefinition } from "../../api/types";
 import { LogView } from "../../live/LogView";
@@ -16,7 +16,6 @@ import { ServiceActions } from "./ServiceActions";
 import { accelerators } from "./serviceList";
 import "./services.css";
 
-const toError = (e: unknown) => (e instanceof ApiError ? e : new ApiError(0, String(e)));
 
 export default function ServiceDetailPage() {
   const { serviceId = "" } = useParams();
@@ -33,7 +32,7 @@ export default function ServiceDetailPage() {
       setDetail(await api<ServiceDetail>(base));
       setError(null);
     } catch (e) {
-      setError(toError(e));
+      setError(asApiError(e));
     }
   }, [base]);
   const loadPipeline = useCallback(async () => {
@@ -278,7 +277,7 @@ function Manifests({ base, version }: { base: string; version: string }) {
     api<unknown>(`${base}/manifests`, { signal: ctl.signal })
       .then(setSpec)
       .catch((e) => {
-        if ((e as Error).name !== "AbortError") setError(toError(e));
+        if ((e as Error).name !== "AbortError") setError(asApiError(e));
       });
     return () => ctl.abort();
   }, [base, version]);

@@ -1,7 +1,7 @@
 // /services: every model service, live (service events update rows in place; new ones appear on top).
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link } from "react-router";
-import { api, ApiError } from "../../api/client";
+import { api, ApiError, asApiError } from "../../api/client";
 import { RESYNC, useServerEvent } from "../../api/events";
 import type { ServiceSummary } from "../../api/types";
 import { useAuth } from "../../auth";
@@ -24,7 +24,7 @@ export default function ServicesPage() {
     try {
       setServices(await api<ServiceSummary[]>("/api/v1/modserv"));
     } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(0, String(e)));
+      setError(asApiError(e));
     }
   }, []);
 
