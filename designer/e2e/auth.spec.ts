@@ -15,7 +15,7 @@ test("the sign-in screen refuses a wrong key and names the problem", async ({ pa
   await screen(page, "signin-error", info);
 });
 
-test("a viewer sees services but no deploy, scale or load actions", async ({ page }) => {
+test("a viewer sees services but no deploy, scale, load or save actions", async ({ page }, info) => {
   await page.goto(base + "/services");
   await page.getByLabel("API key").fill(KEYS.viewer);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -28,6 +28,14 @@ test("a viewer sees services but no deploy, scale or load actions", async ({ pag
   await expect(page.getByRole("form", { name: "Load a plugin" })).toHaveCount(0);
   // The live stream authenticates with the key too (EventSource sends it as access_token).
   await expect(page.getByTestId("live-status")).toContainText("Live");
+  // The designer opens read-only: it shows the pipeline but offers no way to change or run it.
+  await page.getByRole("link", { name: "Designer" }).click();
+  await page.goto(base + "/designer/opensourcellm");
+  await expect(page.getByTestId("designer-node-health-check")).toBeVisible();
+  await expect(page.getByText("Read-only", { exact: true })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Save" })).toBeDisabled();
+  await expect(page.getByRole("button", { name: "Run" })).toBeDisabled();
+  await screen(page, "designer-viewer", info);
 });
 
 test("an operator may deploy, and signing out asks for a key again", async ({ page }) => {
