@@ -1,4 +1,6 @@
-// The state history of a service as a vertical timeline, newest at the top.
+// The state history of a service as a vertical timeline, newest at the top. A long history (a service
+// redeployed many times) shows its latest entries and offers the rest on request, so the page stays small.
+import { useState } from "react";
 import type { HistoryEntry } from "../api/types";
 import { dateTime, clock } from "../ui/format";
 import { Badge } from "../ui/kit";
@@ -6,9 +8,16 @@ import "./live.css";
 
 const BUSY = new Set(["Initializing", "PipelineRunning", "Deploying", "HealthChecking", "Stopping"]);
 
+/** How many entries are shown before "Show all". */
+export const TIMELINE_SHOWN = 25;
+
 export function StateTimeline({ history, current }: { history: HistoryEntry[]; current: string }) {
-  const items = history.slice().reverse();
+  const [all, setAll] = useState(false);
+  const newestFirst = history.slice().reverse();
+  const items = all ? newestFirst : newestFirst.slice(0, TIMELINE_SHOWN);
+  const hidden = newestFirst.length - items.length;
   return (
+    <>
     <ol className="timeline" data-testid="state-timeline">
       {items.map((h, i) => {
         const isCurrent = i === 0 && h.to === current;
@@ -35,5 +44,16 @@ export function StateTimeline({ history, current }: { history: HistoryEntry[]; c
         );
       })}
     </ol>
+    {hidden > 0 && (
+      <button className="btn btn-small btn-ghost" onClick={() => setAll(true)}>
+        Show {hidden} earlier {hidden === 1 ? "entry" : "entries"}
+      </button>
+    )}
+    {all && newestFirst.length > TIMELINE_SHOWN && (
+      <button className="btn btn-small btn-ghost" onClick={() => setAll(false)}>
+        Show only the latest {TIMELINE_SHOWN}
+      </button>
+    )}
+    </>
   );
 }
