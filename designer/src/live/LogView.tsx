@@ -6,7 +6,7 @@ import { openStream } from "../api/events";
 import type { JournalEntry, PagedResult } from "../api/types";
 import { clock } from "../ui/format";
 import { ErrorBanner } from "../ui/kit";
-import { emptyBuffer, filterEntries, LEVELS, MAX_ENTRIES, mergeEntries, operatorOf, type LogBuffer } from "./logModel";
+import { emptyBuffer, filterEntries, historySkip, LEVELS, MAX_ENTRIES, mergeEntries, operatorOf, type LogBuffer } from "./logModel";
 import "./live.css";
 
 export type TailStatus = "loading" | "connecting" | "live" | "reconnecting" | "ended" | "closed" | "error";
@@ -85,6 +85,15 @@ export function LogView({ pagedPath, streamPath, steps = [], step = null, onStep
           const result = await api<PagedResult<JournalEntry>>(withQuery(pagedPath, `afterSequence=${after}&pageSize=${pageSize}`));
           if (cancelled) return;
           const items = result.items ?? [];
+          const skip = page === 0 ? historySkip(result.total ?? 0, cap) : 0;
+          if (skip > 0) {
+            // More history than the view keeps: start at the latest `cap` entries instead of paging through
+            // everything (journal sequences are contiguous per run, so the skipped ones are counted exactly).
+            setBuffer({ entries: [], dropped: skip, lastSequence: skip });
+            after = skip;
+            lastSeq.current = skip;
+            continue;
+          }
           if (items.length) {
             add(items);
             after = Math.max(after, ...items.map((e) => e.sequence));

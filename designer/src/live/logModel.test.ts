@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { JournalEntry } from "../api/types";
-import { emptyBuffer, filterEntries, levelRank, mergeEntries } from "./logModel";
+import { emptyBuffer, filterEntries, historySkip, levelRank, mergeEntries } from "./logModel";
 
 const e = (sequence: number, extra: Partial<JournalEntry> = {}): JournalEntry => ({
   sequence,
@@ -72,5 +72,24 @@ describe("filterEntries", () => {
   it("ranks unknown levels as Information", () => {
     expect(levelRank("Whatever")).toBe(levelRank("Information"));
     expect(levelRank("Critical")).toBeGreaterThan(levelRank("Error"));
+  });
+});
+
+describe("historySkip", () => {
+  it("skips all but the latest cap entries of a long history and nothing of a short one", () => {
+    expect(historySkip(12_000, 5000)).toBe(7000);
+    expect(historySkip(5000, 5000)).toBe(0);
+    expect(historySkip(0, 5000)).toBe(0);
+  });
+
+  it("keeps the skipped count when the latest entries are merged after the skip", () => {
+    const skip = historySkip(5003, 5000);
+    const start = { entries: [], dropped: skip, lastSequence: skip };
+    const latest = Array.from({ length: 5000 }, (_, i) => e(skip + 1 + i));
+    const merged = mergeEntries(start, latest, 5000);
+    expect(merged.dropped).toBe(3);
+    expect(merged.entries).toHaveLength(5000);
+    expect(merged.entries[0].sequence).toBe(4);
+    expect(merged.lastSequence).toBe(5003);
   });
 });

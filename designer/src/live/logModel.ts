@@ -48,6 +48,11 @@ export function mergeEntries(buffer: LogBuffer, incoming: JournalEntry[], cap: n
   return { entries, dropped, lastSequence: Math.max(last, entries[entries.length - 1]?.sequence ?? 0) };
 }
 
+/** How many of a run's `total` stored entries a view that keeps `cap` skips when it loads the history. */
+export function historySkip(total: number, cap: number = MAX_ENTRIES): number {
+  return total > cap ? total - cap : 0;
+}
+
 export interface LogFilter {
   step?: string | null;
   minLevel?: string;
