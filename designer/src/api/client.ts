@@ -82,6 +82,10 @@ function statusText(status: number): string {
       return "Your key's role does not allow this.";
     case 404:
       return "Not found.";
+    case 502:
+    case 503:
+    case 504:
+      return `The server cannot be reached (HTTP ${status} from a proxy in between). Is model-serve-shim running?`;
     default:
       return status >= 500 ? `The server failed (HTTP ${status}).` : `The request failed (HTTP ${status}).`;
   }
