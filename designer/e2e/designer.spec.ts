@@ -51,6 +51,13 @@ test("build a pipeline by drag and connect, save it, run it and see its logs", a
   await screen(page, "designer-invalid", info);
 
   await page.getByLabel("duration", { exact: true }).fill("200ms");
+  // Leaving with unsaved changes asks first; staying keeps the work.
+  await page.getByRole("link", { name: "Services" }).click();
+  await expect(page.getByRole("dialog", { name: "Leave without saving?" })).toBeVisible();
+  await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+  await expect(page).toHaveURL(/\/designer$/);
+  await expect(delay).toBeVisible();
+
   await page.getByRole("button", { name: "Save" }).click();
   await expect(page.getByText(/v1\b/).first()).toBeVisible();
   await screen(page, "designer-saved", info);

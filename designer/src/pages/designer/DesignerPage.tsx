@@ -2,7 +2,7 @@
 // The definition JSON is the single source of truth (undo/redo snapshots it); the canvas is drawn
 // from it, and every canvas gesture becomes a pure edit of it (see model.ts).
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type DragEvent } from "react";
-import { Link, useNavigate, useParams, useSearchParams } from "react-router";
+import { Link, useBlocker, useNavigate, useParams, useSearchParams } from "react-router";
 import {
   Background,
   Controls,
@@ -18,7 +18,7 @@ import { api, ApiError, asApiError } from "../../api/client";
 import type { ActivityDescriptor, ValidationResult, WorkflowDefinition } from "../../api/types";
 import { useAuth } from "../../auth";
 import { NODE_WIDTH } from "../../graph/layout";
-import { ErrorBanner, Modal, Spinner } from "../../ui/kit";
+import { Confirm, ErrorBanner, Modal, Spinner } from "../../ui/kit";
 import { stableStringify } from "../pipelines/compare";
 import { RunModal } from "../pipelines/RunModal";
 import { errorsByActivity, mapErrors, type MappedError } from "./errors";
@@ -103,6 +103,11 @@ function Designer() {
   const [runOpen, setRunOpen] = useState(false);
 
   const dirty = snapshot(def) !== saved;
+  // What the navigation blocker reads: refs, because a save updates them before it navigates in the same tick.
+  const savedRef = useRef(saved);
+  savedRef.current = saved;
+  const defRef = useRef(def);
+  defRef.current = def;
   const change = useCallback((next: WorkflowDefinition, key?: string) => dispatch({ type: "set", value: next, key }), []);
 
   // ---- Loading ----
@@ -161,7 +166,11 @@ function Designer() {
     return () => ctrl.abort();
   }, [definitionId, versionParam, reloadTick, fitSoon]);
 
-  // ---- Leaving with unsaved changes ----
+  // ---- Leaving with unsaved changes: in the app (asks first) and the tab (the browser asks) ----
+  const blocker = useBlocker(
+    ({ currentLocation, nextLocation }) =>
+      !readOnly && currentLocation.pathname !== nextLocation.pathname && snapshot(defRef.current) !== savedRef.current,
+  );
   useEffect(() => {
     if (!dirty || readOnly) return;
     const onBeforeUnload = (e: BeforeUnloadEvent) => {
@@ -350,6 +359,7 @@ function Designer() {
       const r = await api<SaveResponse>("/api/v1/workflow-definitions", { method: "POST", body: sent });
       setErrors([]);
       setSaved(snapshot(sent));
+      savedRef.current = snapshot(sent);
       setLoadedVersion(r.definition.version);
       setStatus({
         tone: "ok",
@@ -562,6 +572,15 @@ function Designer() {
       </div>
       <ImportModal open={importOpen} onClose={() => setImportOpen(false)} onLoad={importDefinition} />
       <RunModal open={runOpen} definitionId={def.definitionId} version={loadedVersion} inputs={def.inputs} onClose={() => setRunOpen(false)} />
+      <Confirm
+        open={blocker.state === "blocked"}
+        title="Leave without saving?"
+        message={`Your changes to ${def.definitionId || "this pipeline"} are not saved; leaving discards them.`}
+        confirmLabel="Leave"
+        danger
+        onConfirm={() => blocker.proceed?.()}
+        onCancel={() => blocker.reset?.()}
+      />
     </div>
   );
 }
