@@ -1,5 +1,5 @@
 // A read-only graph of a workflow definition with each step's live status (service and instance pages).
-import { useMemo } from "react";
+import { useCallback, useMemo } from "react";
 import { Background, Handle, Position, ReactFlow, ReactFlowProvider, type NodeProps } from "@xyflow/react";
 import type { WorkflowDefinition } from "../api/types";
 import { Badge } from "../ui/kit";
@@ -42,6 +42,7 @@ function StepNodeView({ data }: NodeProps<StepNode>) {
 }
 
 const nodeTypes = { step: StepNodeView };
+const fitViewOptions = { padding: 0.15, maxZoom: 1.1 };
 
 export interface PipelineGraphProps {
   definition: WorkflowDefinition;
@@ -53,6 +54,10 @@ export interface PipelineGraphProps {
 
 export function PipelineGraph({ definition, statuses, selectedStep = null, onSelectStep, height = 240 }: PipelineGraphProps) {
   const { nodes, edges } = useMemo(() => buildGraph(definition, statuses, selectedStep), [definition, statuses, selectedStep]);
+  const onNodeClick = useCallback(
+    (_: unknown, node: { id: string }) => onSelectStep?.(node.id === selectedStep ? null : node.id),
+    [onSelectStep, selectedStep],
+  );
   return (
     <div className="pipeline-graph" style={{ height }} data-testid="pipeline-graph">
       <ReactFlowProvider>
@@ -61,7 +66,7 @@ export function PipelineGraph({ definition, statuses, selectedStep = null, onSel
           edges={edges}
           nodeTypes={nodeTypes}
           fitView
-          fitViewOptions={{ padding: 0.15, maxZoom: 1.1 }}
+          fitViewOptions={fitViewOptions}
           nodesDraggable={false}
           nodesConnectable={false}
           elementsSelectable={false}
@@ -70,7 +75,7 @@ export function PipelineGraph({ definition, statuses, selectedStep = null, onSel
           zoomOnScroll={false}
           preventScrolling={false}
           minZoom={0.2}
-          onNodeClick={(_, node) => onSelectStep?.(node.id === selectedStep ? null : node.id)}
+          onNodeClick={onNodeClick}
         >
           <Background gap={18} size={1} />
         </ReactFlow>

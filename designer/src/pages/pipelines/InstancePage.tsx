@@ -8,7 +8,7 @@ import type { InstanceEvent, StepAttempt, StepEvent, WorkflowDefinition, Workflo
 import { LogView } from "../../live/LogView";
 import { PipelineGraph } from "../../live/PipelineGraph";
 import { useCoalesced } from "../../live/coalesce";
-import { isInstanceFinished, statusesFromAttempts } from "../../live/stepStatus";
+import { statusesFromAttempts } from "../../live/stepStatus";
 import { dateTime, duration } from "../../ui/format";
 import { Badge, Empty, ErrorBanner, PageHeader, Spinner } from "../../ui/kit";
 import "../../live/live.css";
@@ -28,7 +28,6 @@ export default function InstancePage() {
   const [error, setError] = useState<ApiError | null>(null);
   const [definition, setDefinition] = useState<WorkflowDefinition | null>(null);
   const [step, setStep] = useState<string | null>(null);
-  const [now, setNow] = useState(() => Date.now());
 
   const load = useCallback(async () => {
     try {
@@ -66,13 +65,6 @@ export default function InstancePage() {
   });
   useServerEvent(RESYNC, () => refetch());
 
-  const running = !!view && !isInstanceFinished(view.instance.status);
-  // The elapsed time of a running instance ticks locally (display only; nothing is fetched).
-  useEffect(() => {
-    if (!running) return;
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, [running]);
 
   const activityIds = useMemo(() => definition?.root.activities.map((a) => a.id) ?? [], [definition]);
   const statuses = useMemo(
@@ -96,7 +88,6 @@ export default function InstancePage() {
 
   const i = view.instance;
   const started = i.startedAt ?? i.createdAt;
-  const elapsed = (i.finishedAt ? Date.parse(i.finishedAt) : now) - Date.parse(started);
 
   return (
     <div data-testid="instance-page" data-status={i.status}>
@@ -115,7 +106,7 @@ export default function InstancePage() {
               </span>
               <span>Started by {i.operator}</span>
               <span>Started {dateTime(started)}</span>
-              <span data-testid="instance-duration">{i.finishedAt ? "Took" : "Running for"} {duration(elapsed)}</span>
+              <Elapsed start={started} end={i.finishedAt} />
               {i.correlationId && (
                 <span>
                   Service <Link to={`/services/${encodeURIComponent(i.correlationId)}`}>{i.correlationId}</Link>
@@ -165,5 +156,21 @@ export default function InstancePage() {
         />
       </section>
     </div>
+  );
+}
+
+/** "Running for 12.3 s", ticking once a second while running; only this span re-renders (not the graph or the logs). */
+function Elapsed({ start, end }: { start: string; end: string | null }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (end) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [end]);
+  const ms = (end ? Date.parse(end) : now) - Date.parse(start);
+  return (
+    <span data-testid="instance-duration">
+      {end ? "Took" : "Running for"} {duration(ms)}
+    </span>
   );
 }
