@@ -82,7 +82,7 @@ export default function ServicesPage() {
               ))}
             </select>
             <span className="count">
-              {shown.length === services.length ? `${services.length} services` : `${shown.length} of ${services.length}`}
+              {shown.length === services.length ? `${services.length} ${services.length === 1 ? "service" : "services"}` : `${shown.length} of ${services.length}`}
             </span>
           </div>
           <table className="table" data-testid="services-table">
