@@ -43,6 +43,18 @@ test("deploy a sample model through the form and watch it reach Running", async 
   const row = page.getByRole("row").filter({ hasText: "e2e-sample" });
   await expect(row.locator('[data-state="Running"]')).toBeVisible();
   await screen(page, "services-running", info);
+
+  // Scale: a negative count gets the server's message in the dialog; two replicas show in the row.
+  await row.getByRole("button", { name: "Scale" }).click();
+  const scale = page.getByRole("dialog");
+  await scale.getByLabel("Replicas").fill("-1");
+  await scale.getByRole("button", { name: "Scale" }).click();
+  await expect(scale.locator(".field-error, [role=alert]").first()).toContainText(/replica/i);
+  await screen(page, "services-scale-error", info);
+  await scale.getByLabel("Replicas").fill("2");
+  await scale.getByRole("button", { name: "Scale" }).click();
+  await expect(scale).toBeHidden();
+  await expect(row.locator("td.num")).toHaveText("2");
   await row.getByRole("button", { name: "Undeploy" }).click();
   await expect(page.getByRole("dialog")).toBeVisible();
   await screen(page, "services-undeploy-confirm", info);
