@@ -449,7 +449,7 @@ function Designer() {
             Redo
           </button>
           <span className="dz-sep" />
-          <button className="btn btn-small" onClick={() => change(autoLayout(def))} disabled={readOnly || def.root.activities.length === 0} title="Arrange the steps left to right">
+          <button className="btn btn-small" onClick={() => (change(autoLayout(def)), fitSoon())} disabled={readOnly || def.root.activities.length === 0} title="Arrange the steps left to right">
             Auto-layout
           </button>
           <button className="btn btn-small" onClick={() => void rf.fitView({ padding: 0.2, maxZoom: 1.2, duration: 200 })} title="Fit the whole pipeline in view">
