@@ -33,6 +33,9 @@ class FakeEventSource {
 }
 
 let events: typeof import("./events");
+// Streams left open by a test would still answer later tests' visibility changes: close them all.
+let cleanups: (() => void)[] = [];
+const keep = (off: () => void) => (cleanups.push(off), off);
 
 beforeEach(async () => {
   FakeEventSource.all = [];
@@ -42,6 +45,8 @@ beforeEach(async () => {
 });
 
 afterEach(() => {
+  cleanups.forEach((off) => off());
+  cleanups = [];
   vi.useRealTimers();
   vi.unstubAllGlobals();
 });
@@ -69,7 +74,7 @@ describe("the shared event stream", () => {
 
   it("tells resync subscribers to refetch after the stream comes back, not on the first open", () => {
     const resync = vi.fn();
-    events.subscribe(events.RESYNC, resync);
+    keep(events.subscribe(events.RESYNC, resync));
     const es = FakeEventSource.all[0];
     es.open();
     expect(resync).not.toHaveBeenCalled();
@@ -81,7 +86,7 @@ describe("the shared event stream", () => {
   it("reconnects with backoff when the browser gives up, then resyncs", () => {
     vi.useFakeTimers();
     const resync = vi.fn();
-    events.subscribe(events.RESYNC, resync);
+    keep(events.subscribe(events.RESYNC, resync));
     FakeEventSource.all[0].open();
     FakeEventSource.all[0].drop(true);
     expect(FakeEventSource.all).toHaveLength(1);
@@ -92,11 +97,51 @@ describe("the shared event stream", () => {
   });
 });
 
+describe("hidden tabs", () => {
+  let hidden = false;
+  beforeEach(() => {
+    hidden = false;
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+  });
+  const setHidden = (h: boolean) => {
+    hidden = h;
+    document.dispatchEvent(new Event("visibilitychange"));
+  };
+
+  it("close their streams after the grace period and reopen them, resyncing, when shown", () => {
+    vi.useFakeTimers();
+    const resync = vi.fn();
+    keep(events.subscribe(events.RESYNC, resync));
+    FakeEventSource.all[0].open();
+    setHidden(true);
+    vi.advanceTimersByTime(events.HIDDEN_GRACE_MS - 1);
+    expect(FakeEventSource.all[0].readyState).toBe(FakeEventSource.OPEN);
+    vi.advanceTimersByTime(1);
+    expect(FakeEventSource.all[0].readyState).toBe(FakeEventSource.CLOSED);
+    setHidden(false);
+    expect(FakeEventSource.all).toHaveLength(2);
+    FakeEventSource.all[1].open();
+    expect(resync).toHaveBeenCalledTimes(1);
+  });
+
+  it("keep their streams when shown again within the grace period", () => {
+    vi.useFakeTimers();
+    keep(events.subscribe("service", () => {}));
+    FakeEventSource.all[0].open();
+    setHidden(true);
+    vi.advanceTimersByTime(events.HIDDEN_GRACE_MS / 2);
+    setHidden(false);
+    vi.advanceTimersByTime(events.HIDDEN_GRACE_MS);
+    expect(FakeEventSource.all).toHaveLength(1);
+    expect(FakeEventSource.all[0].readyState).toBe(FakeEventSource.OPEN);
+  });
+});
+
 describe("openStream", () => {
   it("stops for good at the server's end event", () => {
     const onEnd = vi.fn();
     const onEvent = vi.fn();
-    events.openStream({ url: () => "/x", events: ["journal"], onEvent, onEnd });
+    keep(events.openStream({ url: () => "/x", events: ["journal"], onEvent, onEnd }));
     const es = FakeEventSource.all[0];
     es.open();
     es.emit("journal", { sequence: 1 });

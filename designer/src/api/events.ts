@@ -3,6 +3,10 @@
 // show and unsubscribe on unmount, so a page left open holds exactly one connection and no stale
 // handlers. The browser's EventSource reconnects by itself; when the server closes it for good
 // (e.g. an expired key) we retry with a capped backoff.
+//
+// Browsers allow only six HTTP/1.1 connections per server across all tabs, and each open stream holds
+// one: a tab hidden for HIDDEN_GRACE_MS closes its streams and reopens them (resuming, and resyncing
+// the shared one) when it is shown again, so background tabs do not starve the visible one.
 import { useEffect, useRef, useState } from "react";
 import { streamUrl } from "./client";
 
@@ -21,12 +25,17 @@ export interface StreamOptions {
   url: () => string;
 }
 
+/** How long a tab may stay hidden before its streams are closed (they reopen when it is shown). */
+export const HIDDEN_GRACE_MS = 30_000;
+
 /** Opens a resilient stream; returns a function that closes it. */
 export function openStream(options: StreamOptions): () => void {
   let source: EventSource | null = null;
   let closed = false;
+  let paused = false;
   let retry = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let hiddenTimer: ReturnType<typeof setTimeout> | undefined;
 
   const connect = () => {
     if (closed) return;
@@ -68,14 +77,39 @@ export function openStream(options: StreamOptions): () => void {
     };
   };
 
+  const onVisibility = () => {
+    if (closed) return;
+    if (document.hidden) {
+      clearTimeout(hiddenTimer);
+      hiddenTimer = setTimeout(() => {
+        if (closed || !document.hidden) return;
+        paused = true;
+        clearTimeout(timer);
+        source?.close();
+        source = null;
+        options.onStatus?.("reconnecting");
+      }, HIDDEN_GRACE_MS);
+    } else {
+      clearTimeout(hiddenTimer);
+      if (paused) {
+        paused = false;
+        retry = 1; // a reconnection, not a first connection
+        connect();
+      }
+    }
+  };
+
   const stop = (status: StreamStatus) => {
     closed = true;
     clearTimeout(timer);
+    clearTimeout(hiddenTimer);
+    document.removeEventListener("visibilitychange", onVisibility);
     source?.close();
     source = null;
     options.onStatus?.(status);
   };
 
+  document.addEventListener("visibilitychange", onVisibility);
   connect();
   return () => stop("closed");
 }
