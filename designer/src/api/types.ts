@@ -276,18 +276,12 @@ export interface InstanceEvent {
   correlationId: string | null;
 }
 
-export interface StepEvent {
+/** A step attempt started or ended: the attempt's own fields, plus the run it belongs to. */
+export type StepEvent = Pick<
+  StepAttempt,
+  "activityId" | "activityType" | "attempt" | "status" | "startedAt" | "endedAt" | "durationMs" | "isFinal" | "errorType" | "errorMessage"
+> & {
   instanceId: string;
   definitionId: string;
   correlationId: string | null;
-  activityId: string;
-  activityType: string;
-  attempt: number;
-  status: string;
-  startedAt: string;
-  endedAt: string | null;
-  durationMs: number | null;
-  isFinal: boolean;
-  errorType: string | null;
-  errorMessage: string | null;
-}
+};
