@@ -31,6 +31,7 @@ public sealed partial class WorkflowValidator(ActivityRegistry registry)
         }
 
         var declaredInputs = ValidateWorkflowInputs(definition, errors);
+        var inputTypes = definition.Inputs.GroupBy(i => i.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Type, StringComparer.Ordinal);
         var root = definition.Root;
         if (root is null)
         {
@@ -59,7 +60,8 @@ public sealed partial class WorkflowValidator(ActivityRegistry registry)
             ValidateRetryAndTimeout(activity, path, errors);
             if (registry.TryGet(activity.Type, out var descriptor))
             {
-                ValidateInputs(activity, descriptor, path, declaredInputs, ancestors.GetValueOrDefault(activity.Id), index, errors);
+                var scope = new ReferenceScope(inputTypes, ancestors.GetValueOrDefault(activity.Id), index, root, registry);
+                ValidateInputs(activity, descriptor, path, scope, errors);
             }
         }
 
@@ -318,11 +320,12 @@ public sealed partial class WorkflowValidator(ActivityRegistry registry)
         ActivityDefinition a,
         ActivityDescriptor d,
         string path,
-        HashSet<string> workflowInputs,
-        HashSet<string>? ancestors,
-        Dictionary<string, int> index,
+        ReferenceScope scope,
         List<ValidationError> errors)
     {
+        var workflowInputs = scope.InputTypes.Keys.ToHashSet(StringComparer.Ordinal);
+        var ancestors = scope.Ancestors;
+        var index = scope.Index;
         foreach (var (name, value) in a.Inputs)
         {
             var inputPath = $"{path}.inputs.{name}";
@@ -331,6 +334,12 @@ public sealed partial class WorkflowValidator(ActivityRegistry registry)
             {
                 var known = d.Inputs.Count == 0 ? "it takes none" : $"its inputs are {string.Join(", ", d.Inputs.Select(i => i.Name))}";
                 errors.Add(new(inputPath, $"Activity type '{d.Type}' has no input '{name}': {known}.", a.Id));
+                continue;
+            }
+
+            if (InputReference.IsReference(value))
+            {
+                CheckReference(value!, input, a, inputPath, scope, errors);
                 continue;
             }
 
@@ -355,6 +364,153 @@ public sealed partial class WorkflowValidator(ActivityRegistry registry)
             errors.Add(new($"{path}.inputs.{input.Name}", $"Input '{input.Name}' of '{d.Type}' is required: set it to a value or a template.", a.Id));
         }
     }
+
+    /// <summary>Checks a typed reference: its path exists in the definition and its value's type fits the input.</summary>
+    private static void CheckReference(JsonNode value, InputDescriptor input, ActivityDefinition a, string path, ReferenceScope scope, List<ValidationError> errors)
+    {
+        if (!InputReference.TryParse(value, out var reference, out var problem))
+        {
+            errors.Add(new($"{path}.from", problem!, a.Id));
+            return;
+        }
+
+        var segments = reference!.Segments;
+        string? sourceType = null;
+        switch (reference.Root)
+        {
+            case "input":
+                if (segments.Count < 2 || segments[1].Name is not { } name)
+                {
+                    errors.Add(new($"{path}.from", $"'{reference.Path}' must name an input: $.input.<name>.", a.Id));
+                    return;
+                }
+
+                if (!scope.InputTypes.TryGetValue(name, out var declaredType))
+                {
+                    var declared = scope.InputTypes.Count == 0 ? "the definition declares no inputs" : $"declared inputs: {string.Join(", ", scope.InputTypes.Keys)}";
+                    errors.Add(new($"{path}.from", $"'{reference.Path}' refers to input '{name}', which the definition does not declare ({declared}): add it to \"inputs\".", a.Id));
+                    return;
+                }
+
+                sourceType = segments.Count == 2 ? declaredType : null;
+                if (segments.Count > 2 && declaredType is not ("object" or "array"))
+                {
+                    errors.Add(new($"{path}.from", $"'{reference.Path}' reads a member of input '{name}', which is a {declaredType}: only object and array inputs have members.", a.Id));
+                    return;
+                }
+
+                break;
+            case "instance":
+                if (segments.Count != 2 || segments[1].Name is not ("id" or "correlationId" or "operator"))
+                {
+                    errors.Add(new($"{path}.from", $"'{reference.Path}' is not an instance fact: use $.instance.id, $.instance.correlationId or $.instance.operator.", a.Id));
+                    return;
+                }
+
+                sourceType = "string";
+                break;
+            default:
+                if (!CheckStepReference(reference, a, path, scope, errors, out sourceType))
+                {
+                    return;
+                }
+
+                break;
+        }
+
+        if (sourceType is not null && !Assignable(sourceType, input.Type))
+        {
+            errors.Add(new($"{path}.from", $"'{reference.Path}' is a {sourceType}, but input '{input.Name}' takes a {input.Type}: reference a {input.Type} value, or build the value with a template.", a.Id));
+        }
+
+        if (reference.HasDefault)
+        {
+            if (reference.Default is null && input.Required)
+            {
+                errors.Add(new($"{path}.default", $"Input '{input.Name}' is required, so its reference's default cannot be null: give a {input.Type} value or omit \"default\".", a.Id));
+            }
+            else if (InputTypes.CheckLiteral(input.Type, input.Options, reference.Default) is { } wrong)
+            {
+                errors.Add(new($"{path}.default", $"The default of input '{input.Name}' has the wrong type: {wrong}.", a.Id));
+            }
+        }
+    }
+
+    private static bool CheckStepReference(InputReference reference, ActivityDefinition a, string path, ReferenceScope scope, List<ValidationError> errors, out string? sourceType)
+    {
+        sourceType = null;
+        var segments = reference.Segments;
+        if (segments.Count < 3 || segments[1].Name is not { } step || segments[2].Name is not ("output" or "outcome"))
+        {
+            errors.Add(new($"{path}.from", $"'{reference.Path}' must be $.steps.<step id>.output.<name> or $.steps.<step id>.outcome.", a.Id));
+            return false;
+        }
+
+        if (!scope.Index.TryGetValue(step, out var stepIndex))
+        {
+            errors.Add(new($"{path}.from", $"'{reference.Path}' refers to step '{step}', which does not exist in this flowchart.", a.Id));
+            return false;
+        }
+
+        if (scope.Ancestors is not null && !scope.Ancestors.Contains(step))
+        {
+            errors.Add(new($"{path}.from", $"'{reference.Path}' refers to step '{step}', which cannot have run before '{a.Id}': connect '{step}' before '{a.Id}' or remove the reference.", a.Id));
+            return false;
+        }
+
+        if (segments[2].Name == "outcome")
+        {
+            sourceType = "string";
+            if (segments.Count == 3)
+            {
+                return true;
+            }
+
+            errors.Add(new($"{path}.from", $"'{reference.Path}': an outcome is a port name and has no members.", a.Id));
+            return false;
+        }
+
+        if (segments.Count < 4 || segments[3].Name is not { } output)
+        {
+            errors.Add(new($"{path}.from", $"'{reference.Path}' must name an output: $.steps.{step}.output.<name>.", a.Id));
+            return false;
+        }
+
+        var stepType = scope.Root.Activities[stepIndex].Type;
+        if (!scope.Registry.TryGet(stepType, out var stepDescriptor))
+        {
+            return false; // The unknown type is reported at the step itself.
+        }
+
+        var declaredOutput = stepDescriptor.Outputs.FirstOrDefault(o => o.Name == output);
+        if (declaredOutput is null)
+        {
+            var outputs = stepDescriptor.Outputs.Count == 0 ? "it declares no outputs" : $"its outputs are {string.Join(", ", stepDescriptor.Outputs.Select(o => o.Name))}";
+            errors.Add(new($"{path}.from", $"'{reference.Path}' refers to output '{output}' of step '{step}' ({stepType}), which it does not declare: {outputs}.", a.Id));
+            return false;
+        }
+
+        sourceType = segments.Count == 4 ? declaredOutput.Type : null;
+        return true;
+    }
+
+    /// <summary>Whether a value of type <paramref name="source"/> can bind to an input of type <paramref name="target"/> without rendering.</summary>
+    private static bool Assignable(string source, string target) => (source, target) switch
+    {
+        _ when source == target => true,
+        (_, "any") or ("any", _) => true,
+        ("integer", "number") => true,
+        ("string", "duration" or "enum") or ("duration" or "enum", "string") => true,
+        _ => false,
+    };
+
+    /// <summary>What a step's references may see: the declared inputs and their types, the steps before it.</summary>
+    private sealed record ReferenceScope(
+        IReadOnlyDictionary<string, string> InputTypes,
+        HashSet<string>? Ancestors,
+        Dictionary<string, int> Index,
+        FlowchartDefinition Root,
+        ActivityRegistry Registry);
 
     private static void CheckTemplate(
         string text,

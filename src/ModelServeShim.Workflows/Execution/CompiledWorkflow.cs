@@ -67,11 +67,12 @@ public sealed class CompiledStep
     public required bool HandlesFailure { get; init; }
 }
 
-/// <summary>An input of a step: a literal or a template.</summary>
+/// <summary>An input of a step: a literal, a template or a typed reference.</summary>
 /// <param name="Descriptor">The input's descriptor.</param>
 /// <param name="Literal">The literal (or default) value.</param>
 /// <param name="Template">The template, when the value is one.</param>
-public sealed record CompiledInput(InputDescriptor Descriptor, JsonNode? Literal, ParsedTemplate? Template);
+/// <param name="Reference">The typed reference, when the value is one.</param>
+public sealed record CompiledInput(InputDescriptor Descriptor, JsonNode? Literal, ParsedTemplate? Template, InputReference? Reference = null);
 
 /// <summary>Turns definitions into <see cref="CompiledWorkflow"/>s.</summary>
 public sealed class WorkflowCompiler(ActivityRegistry registry, TimeProvider timeProvider)
@@ -151,6 +152,12 @@ public sealed class WorkflowCompiler(ActivityRegistry registry, TimeProvider tim
         {
             if (a.Inputs.TryGetValue(input.Name, out var value))
             {
+                if (InputReference.IsReference(value) && InputReference.TryParse(value, out var reference, out _))
+                {
+                    inputs.Add(new CompiledInput(input, null, null, reference));
+                    continue;
+                }
+
                 if (value is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String
                     && TemplateEngine.IsTemplate(v.GetValue<string>())
                     && TemplateEngine.TryParse(v.GetValue<string>(), out var template, out _))

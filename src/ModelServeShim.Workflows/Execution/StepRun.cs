@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using ModelServeShim.Abstractions.Activities;
 using ModelServeShim.Workflows.Activities;
+using ModelServeShim.Workflows.Definitions;
 using ModelServeShim.Workflows.Persistence;
 using ModelServeShim.Workflows.Templates;
 using Polly;
@@ -65,7 +66,7 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
         var (type, message, retryable, timedOut) = StepErrors.Classify(error);
         await invoker.FinishAttemptAsync(run, _current, timedOut ? StepStatus.TimedOut : StepStatus.Failed, type, message, retryable, delay, final: false);
         invoker.Journal(run, LogLevel.Warning, "StepRetrying",
-            $"Step '{step.Id}' attempt {_current?.Attempt} failed ({type}): {message} Retrying in {Definitions.Durations.Format(delay)}.",
+            $"Step '{step.Id}' attempt {_current?.Attempt} failed ({type}): {message} Retrying in {Durations.Format(delay)}.",
             step.Id, _current?.Attempt,
             new Dictionary<string, object?> { ["errorType"] = type, ["delayMs"] = delay.TotalMilliseconds, ["retryNumber"] = attemptNumber + 1 });
     }
@@ -110,6 +111,29 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
         TemplateScope? scope = null;
         foreach (var input in step.Inputs)
         {
+            if (input.Reference is { } reference)
+            {
+                if (ResolveReference(reference, out var resolved))
+                {
+                    values[input.Descriptor.Name] = resolved?.DeepClone();
+                }
+                else if (reference.HasDefault)
+                {
+                    values[input.Descriptor.Name] = reference.Default?.DeepClone();
+                }
+                else if (input.Descriptor.Default is { } activityDefault)
+                {
+                    values[input.Descriptor.Name] = activityDefault.DeepClone();
+                }
+                else if (input.Descriptor.Required)
+                {
+                    throw StepException.NonRetryable(StepErrorTypes.InvalidInput,
+                        $"Input '{input.Descriptor.Name}' of step '{step.Id}' is required, but {reference.Path} has no value in this run and the reference gives no default: add \"default\" to the reference or make sure the value is given.");
+                }
+
+                continue;
+            }
+
             if (input.Template is null)
             {
                 values[input.Descriptor.Name] = input.Literal?.DeepClone();
@@ -135,6 +159,35 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
         }
 
         return values;
+    }
+
+    /// <summary>Follows a typed reference through this run's data; false when it leads nowhere (the default applies).</summary>
+    private bool ResolveReference(InputReference reference, out JsonNode? value)
+    {
+        value = null;
+        var segments = reference.Segments;
+        switch (reference.Root)
+        {
+            case "input":
+                return reference.TryResolveFrom(run.Input, 1, out value);
+            case "instance":
+                var facts = new JsonObject
+                {
+                    ["id"] = run.Id,
+                    ["correlationId"] = run.Record.CorrelationId,
+                    ["operator"] = run.Record.Operator,
+                };
+                return reference.TryResolveFrom(facts, 1, out value);
+            case "steps" when segments.Count >= 3 && segments[1].Name is { } stepId && run.Completed.TryGetValue(stepId, out var result):
+                return segments[2].Name switch
+                {
+                    "output" => reference.TryResolveFrom(result.Output, 3, out value),
+                    "outcome" when segments.Count == 3 => (value = JsonValue.Create(result.Outcome)) is not null,
+                    _ => false,
+                };
+            default:
+                return false;
+        }
     }
 
     private void Bind(Activity activity, JsonObject inputs)

@@ -43,6 +43,24 @@ public sealed record DeployRequest
 
     /// <summary>How to quantize the model, for pipelines that declare a <c>quantization</c> input (<c>quant-llm</c>).</summary>
     public QuantizationRequest? Quantization { get; init; }
+
+    /// <summary>Verify the model's files against its SHA-256 manifest before deploying (default false).</summary>
+    public bool? VerifyChecksums { get; init; }
+
+    /// <summary>
+    /// The optional top-level fields this request sets, by the pipeline input that takes each. A pipeline that does
+    /// not declare the input cannot honour the field, so the request is refused rather than the field ignored.
+    /// </summary>
+    public IEnumerable<string> OptionalFieldsSet()
+    {
+        if (ReplicaCount is not null) yield return "replicaCount";
+        if (Runtime is not null) yield return "runtime";
+        if (Namespace is not null) yield return "namespace";
+        if (Labels is not null) yield return "labels";
+        if (DryRun is not null) yield return "dryRun";
+        if (Quantization is not null) yield return "quantization";
+        if (VerifyChecksums is not null) yield return "verifyChecksums";
+    }
 }
 
 /// <summary>The <c>quantization</c> field of a deploy request.</summary>
@@ -71,6 +89,12 @@ public sealed record ResourceRequirements
 
     /// <summary>A Kubernetes quantity, e.g. <c>16Gi</c>.</summary>
     public string? Memory { get; init; }
+
+    /// <summary>Tokens per sequence the runtime is sized for; absent: the model's own context length.</summary>
+    public int? ContextLength { get; init; }
+
+    /// <summary>Sequences served at once (the KV cache is sized for all of them); absent: 1.</summary>
+    public int? ConcurrentSequences { get; init; }
 }
 
 /// <summary>A problem with one field of a request.</summary>
@@ -87,6 +111,12 @@ public static partial class DeployRequestValidator
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         MaxDepth = 16,
     };
+
+    /// <summary>The longest context a request may ask for (tokens).</summary>
+    public const int MaxContextLength = 10_000_000;
+
+    /// <summary>The most sequences served at once a request may ask for.</summary>
+    public const int MaxConcurrentSequences = 4096;
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
     private static partial Regex Dns1123Label();
@@ -179,6 +209,19 @@ public static partial class DeployRequestValidator
             }
         }
 
+        if (res is not null)
+        {
+            if (res.ContextLength is < 1 or > MaxContextLength)
+            {
+                errors.Add(new("resourceRequirements.contextLength", $"contextLength must be 1 to {MaxContextLength} tokens; omit it to use the model's own context length."));
+            }
+
+            if (res.ConcurrentSequences is < 1 or > MaxConcurrentSequences)
+            {
+                errors.Add(new("resourceRequirements.concurrentSequences", $"concurrentSequences must be 1 to {MaxConcurrentSequences}; omit it for 1."));
+            }
+        }
+
         if (r.ReplicaCount is { } replicas && (replicas < 1 || replicas > limits.MaxReplicas))
         {
             errors.Add(new("replicaCount", $"replicaCount must be 1 to {limits.MaxReplicas} (scale to 0 with POST /api/v1/modserv/{{id}}/scale)."));
@@ -256,6 +299,7 @@ public static partial class DeployRequestValidator
             ["labels"] = r.Labels is null ? null : JsonSerializer.SerializeToNode(r.Labels, Json),
             ["runtime"] = r.Runtime,
             ["dryRun"] = r.DryRun ?? false,
+            ["verifyChecksums"] = r.VerifyChecksums ?? false,
             ["quantization"] = r.Quantization is null ? null : JsonSerializer.SerializeToNode(
                 r.Quantization with { Type = r.Quantization.Type?.ToUpperInvariant() },
                 new JsonSerializerOptions(Json) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull }),

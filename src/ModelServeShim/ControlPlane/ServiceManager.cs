@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using ModelServeShim.Abstractions.Shimlets;
 using ModelServeShim.Hosting;
+using ModelServeShim.Models;
 using ModelServeShim.Models.Memory;
 using ModelServeShim.Workflows.Execution;
 using ModelServeShim.Workflows.Persistence;
@@ -42,6 +43,7 @@ public sealed class ServiceManager(
     Workflows.Definitions.DefinitionStore definitions,
     IShimletProvider shimlets,
     AcceleratorCatalog catalog,
+    ModelPathResolver modelPaths,
     IOptions<ControlPlaneOptions> options,
     IOptions<ShimOptions> shim,
     ShimMetrics metrics,
@@ -70,6 +72,13 @@ public sealed class ServiceManager(
     {
         ArgumentNullException.ThrowIfNull(request);
         var errors = DeployRequestValidator.Validate(request, catalog, options.Value);
+        if (!string.IsNullOrWhiteSpace(request.ModelFile) && !errors.Exists(e => e.Field == "modelFile")
+            && !modelPaths.TryResolve(request.ModelFile, out _, out var pathError, mustExist: false))
+        {
+            // Confinement is checked here as well as in model-validation: a path outside the roots never becomes a service.
+            errors.Add(new("modelFile", $"{pathError!.Message} (Setting: Models:Roots.)"));
+        }
+
         var shimletName = request.Shimlet ?? shim.Value.Shimlet;
         var pipelineName = request.Pipeline ?? shim.Value.Pipeline;
         if (errors.Count == 0 && shimlets.Find(shimletName) is null)
@@ -82,6 +91,15 @@ public sealed class ServiceManager(
         {
             var known = (await definitions.ListLatestAsync(cancellationToken)).Select(d => d.DefinitionId);
             errors.Add(new("pipeline", $"Unknown pipeline '{pipelineName}'. Available: {string.Join(", ", known)}."));
+        }
+
+        if (pipeline is not null)
+        {
+            var declared = pipeline.Definition.Inputs.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+            foreach (var field in request.OptionalFieldsSet().Where(f => !declared.Contains(f)))
+            {
+                errors.Add(new(field, $"Pipeline '{pipelineName}' does not take '{field}' (its inputs: {string.Join(", ", declared.Order(StringComparer.Ordinal))}). Remove the field, or choose a pipeline that declares it{(field == "quantization" ? " (quant-llm)" : "")}."));
+            }
         }
 
         if (errors.Count > 0)

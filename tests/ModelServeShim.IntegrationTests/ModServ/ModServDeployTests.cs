@@ -32,7 +32,12 @@ public sealed partial class ModServDeployTests(ModServFactory factory) : IClassF
     [Fact]
     public async Task Deploy_BriefExample_AnswersBriefShape_ThenFailsOnTheMissingModel()
     {
-        var response = await _client.PostAsync($"{ModServClient.Base}/deploy", ApiClient.Json(BriefBody)).ExpectAsync(HttpStatusCode.OK);
+        // The brief's body with the model path moved into the test's model root (the brief's /models is the default root),
+        // where no model exists: the request is accepted, and model-validation fails on the missing model.
+        var body = JsonNode.Parse(BriefBody)!.AsObject();
+        var missing = Path.Combine(factory.ModelRoot, "llama-3-8b");
+        body["modelFile"] = missing;
+        var response = await _client.PostAsync($"{ModServClient.Base}/deploy", ApiClient.Json(body.ToJsonString())).ExpectAsync(HttpStatusCode.OK);
         var envelope = await response.ReadJsonAsync();
 
         // The brief's response, exactly: code 0, and data with these three members and no others.
@@ -46,12 +51,11 @@ public sealed partial class ModServDeployTests(ModServFactory factory) : IClassF
         Assert.Equal("model-validation", (string)data["currentStep"]!);
         Assert.Equal(ModServClient.Steps, data["totalSteps"]!.AsArray().Select(s => (string)s!));
 
-        // /models/llama-3-8b is outside the test's only model root: model-validation fails, nothing is deployed.
         var service = await _client.WaitForStateAsync(serviceId, "Failed");
         var error = service["lastError"]!;
-        Assert.Equal("PathOutsideModelRoot", (string)error["type"]!);
+        Assert.Equal("ModelNotFound", (string)error["type"]!);
         Assert.Equal("model-validation", (string)error["step"]!);
-        Assert.Contains("/models/llama-3-8b", (string)error["message"]!, StringComparison.Ordinal);
+        Assert.Contains(missing, (string)error["message"]!, StringComparison.Ordinal);
         Assert.Empty(factory.Shimlet.AppliedFor(serviceId));
 
         var pipeline = await _client.GetPipelineAsync(serviceId);
@@ -59,14 +63,37 @@ public sealed partial class ModServDeployTests(ModServFactory factory) : IClassF
         var steps = pipeline["steps"]!.AsArray().Select(s => s!).ToList();
         Assert.Equal(ModServClient.Steps, steps.Select(s => (string)s["name"]!));
         Assert.Equal(["Failed", "Skipped", "Skipped", "Skipped"], steps.Select(s => (string)s["status"]!));
-        Assert.Equal("PathOutsideModelRoot", (string)steps[0]["error"]!["type"]!);
+        Assert.Equal("ModelNotFound", (string)steps[0]["error"]!["type"]!);
         Assert.Equal(1, (int)steps[0]["attempts"]!); // not retryable: one attempt although the step allows two
 
         var logs = await _client.GetDataAsync($"{ModServClient.Base}/{serviceId}/pipeline/logs");
         var entries = logs["items"]!.AsArray().Select(e => e!).ToList();
         Assert.NotEmpty(entries);
         Assert.All(entries, e => Assert.Equal("anonymous", (string)e["properties"]!["operator"]!)); // who deployed, on every entry
-        Assert.Contains(entries, e => (string?)e["activityId"] == "model-validation" && ((string)e["message"]!).Contains("/models/llama-3-8b", StringComparison.Ordinal));
+        Assert.Contains(entries, e => (string?)e["activityId"] == "model-validation" && ((string)e["message"]!).Contains(missing, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("/models/llama-3-8b")]
+    [InlineData("/etc/passwd")]
+    [InlineData("../../etc/passwd")]
+    public async Task Deploy_ModelFileOutsideTheRoots_Returns400NamingModelFileAndRoots_AndCreatesNothing(string modelFile)
+    {
+        var model = $"outside-{Guid.NewGuid():N}"[..20];
+        var body = ModServClient.Body(model, modelFile);
+        var before = (await _client.GetDataAsync(ModServClient.Base)).AsArray().Count;
+
+        var response = await _client.PostAsync($"{ModServClient.Base}/deploy", ApiClient.Json(body.ToJsonString())).ExpectAsync(HttpStatusCode.BadRequest);
+        var envelope = await response.ReadJsonAsync();
+
+        Assert.Equal(400, (int)envelope["code"]!);
+        var error = Assert.Single(envelope["errors"]!.AsArray());
+        Assert.Equal("modelFile", (string)error!["field"]!);
+        Assert.Contains(factory.ModelRoot, (string)error["message"]!, StringComparison.Ordinal);
+        Assert.Contains("outside the model roots", (string)error["message"]!, StringComparison.Ordinal);
+        var services = (await _client.GetDataAsync(ModServClient.Base)).AsArray();
+        Assert.Equal(before, services.Count);
+        Assert.DoesNotContain(services, s => (string)s!["modelName"]! == model);
     }
 
     [Fact]

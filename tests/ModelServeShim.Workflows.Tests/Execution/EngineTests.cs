@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelServeShim.Abstractions.Activities;
 using ModelServeShim.Workflows.Persistence;
@@ -47,6 +48,71 @@ public abstract class EngineTests(StoreWriter writer)
         Assert.Equal(TimeSpan.FromSeconds(2), steps[1].StartedAt - steps[0].EndedAt);
         Assert.Equal(TimeSpan.FromSeconds(4), steps[2].StartedAt - steps[1].EndedAt);
         Assert.Equal([false, false, true], steps.Select(s => s.IsFinal));
+    }
+
+    [Fact]
+    public async Task References_PassValuesWithTheirTypes_AndMissingOrNullMembersTakeTheDefault()
+    {
+        await using var h = await StartHarnessAsync();
+        await h.SaveAsync("""
+            {
+              "definitionId": "typed",
+              "inputs": [ { "name": "n", "type": "integer" }, { "name": "obj", "type": "object", "default": {} }, { "name": "flag", "type": "boolean", "default": false } ],
+              "root": { "type": "Flowchart", "activities": [
+                { "id": "given", "type": "Test.Typed", "inputs": {
+                    "count": { "from": "$.input.n" }, "ratio": { "from": "$.input.obj.a.b" }, "settings": { "from": "$.input.obj" },
+                    "flag": { "from": "$.input.flag" }, "name": { "from": "$.instance.operator" } } },
+                { "id": "missing", "type": "Test.Typed", "inputs": {
+                    "count": { "from": "$.input.obj.nothing", "default": 42 }, "ratio": { "from": "$.input.obj.nil", "default": 0.5 },
+                    "name": { "from": "$.input.obj.list[5]", "default": null } } },
+                { "id": "fallback", "type": "Test.Typed", "inputs": {
+                    "count": { "from": "$.input.obj.nothing" }, "ratio": { "from": "$.steps.given.output.count" } } }
+              ], "connections": [
+                { "source": { "activity": "given" }, "target": { "activity": "missing" } },
+                { "source": { "activity": "missing" }, "target": { "activity": "fallback" } } ] }
+            }
+            """);
+
+        var input = new JsonObject { ["n"] = 3, ["obj"] = new JsonObject { ["a"] = new JsonObject { ["b"] = 2.5 }, ["nil"] = null, ["list"] = new JsonArray(1) }, ["flag"] = true };
+        var instance = await h.WaitAsync(await h.StartAsync("typed", input));
+        var steps = (await h.GetStepsAsync(instance.Id)).ToDictionary(s => s.ActivityId);
+
+        Assert.Equal(InstanceStatus.Completed, instance.Status);
+        var given = JsonNode.Parse(steps["given"].OutputJson!)!["received"]!;
+        Assert.Equal(3, (int)given["count"]!);
+        Assert.Equal(2.5, (double)given["ratio"]!);
+        Assert.True((bool)given["flag"]!);
+        Assert.Equal(2.5, (double)given["settings"]!["a"]!["b"]!);
+        Assert.Equal(JsonValueKind.Number, JsonNode.Parse(steps["given"].InputJson!)!["count"]!.GetValueKind()); // recorded as a number, not "3"
+        var missing = JsonNode.Parse(steps["missing"].OutputJson!)!["received"]!;
+        Assert.Equal(42, (int)missing["count"]!);
+        Assert.Equal(0.5, (double)missing["ratio"]!); // present but null: the default, not an error
+        Assert.Null(missing["name"]);
+        var fallback = JsonNode.Parse(steps["fallback"].OutputJson!)!["received"]!;
+        Assert.Equal(7, (int)fallback["count"]!); // no default in the reference: the activity's own default
+        Assert.Equal(3.0, (double)fallback["ratio"]!); // an integer output into a number input
+    }
+
+    [Fact]
+    public async Task References_RequiredInputWithNothingToRead_FailsNamingThePath()
+    {
+        await using var h = await StartHarnessAsync();
+        await h.SaveAsync("""
+            {
+              "definitionId": "needs",
+              "inputs": [ { "name": "obj", "type": "object", "default": {} } ],
+              "root": { "type": "Flowchart", "activities": [
+                { "id": "needy", "type": "Test.Needs", "inputs": { "must": { "from": "$.input.obj.absent" } } } ], "connections": [] }
+            }
+            """);
+
+        var instance = await h.WaitAsync(await h.StartAsync("needs"));
+        var step = Assert.Single(await h.GetStepsAsync(instance.Id));
+
+        Assert.Equal(InstanceStatus.Faulted, instance.Status);
+        Assert.Equal(StepErrorTypes.InvalidInput, step.ErrorType);
+        Assert.Contains("$.input.obj.absent", step.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("'must'", step.ErrorMessage, StringComparison.Ordinal);
     }
 
     [Fact]

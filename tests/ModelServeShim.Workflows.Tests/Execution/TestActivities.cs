@@ -30,3 +30,50 @@ public sealed class BranchActivity : Activity
 
     public override ValueTask<ActivityResult> ExecuteAsync(ActivityContext context) => ValueTask.FromResult(ActivityResult.Port(Port));
 }
+
+/// <summary>Echoes the typed values it received as its output <c>received</c>, so tests see what binding produced.</summary>
+[Activity("Test.Typed", Category = "Test")]
+[Output("received", "object")]
+[Output("count", "integer")]
+public sealed class TypedActivity : Activity
+{
+    [Input(DefaultJson = "7")]
+    public int Count { get; set; } = 7;
+
+    [Input]
+    public double Ratio { get; set; }
+
+    [Input]
+    public string? Name { get; set; }
+
+    [Input]
+    public System.Text.Json.Nodes.JsonObject? Settings { get; set; }
+
+    [Input]
+    public bool Flag { get; set; }
+
+    public override ValueTask<ActivityResult> ExecuteAsync(ActivityContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.SetOutput("received", new System.Text.Json.Nodes.JsonObject
+        {
+            ["count"] = Count,
+            ["ratio"] = Ratio,
+            ["name"] = Name,
+            ["settings"] = Settings?.DeepClone(),
+            ["flag"] = Flag,
+        });
+        context.SetOutput("count", Count);
+        return ValueTask.FromResult(ActivityResult.Done);
+    }
+}
+
+/// <summary>Needs a value for <c>Must</c>; used to show a required input with no value fails clearly.</summary>
+[Activity("Test.Needs", Category = "Test")]
+public sealed class NeedsActivity : Activity
+{
+    [Input(Required = true)]
+    public string Must { get; set; } = "";
+
+    public override ValueTask<ActivityResult> ExecuteAsync(ActivityContext context) => ValueTask.FromResult(ActivityResult.Done);
+}
