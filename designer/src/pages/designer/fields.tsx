@@ -11,9 +11,39 @@ export function isTemplate(text: string): boolean {
 
 type Parsed = { value: unknown } | { error: string };
 
+/** A typed reference as stored in a definition: the value at `from`, as it is; `default` when the path leads nowhere. */
+export type InputRef = { from: string; default?: unknown };
+
+/** Whether a stored input value is a typed reference ({"from": "$.input.x", "default": …}). */
+export function isReference(value: unknown): value is InputRef {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  return typeof (value as InputRef).from === "string" && keys.every((k) => k === "from" || k === "default");
+}
+
+/**
+ * Text for a reference: "$.input.a.b", or "$.input.a.b ?? 0" with a default (JSON after "??").
+ * Typing such text into any input stores a reference.
+ */
+export function parseReferenceText(text: string): Parsed {
+  const t = text.trim();
+  const split = t.indexOf("??");
+  const path = (split < 0 ? t : t.slice(0, split)).trim();
+  if (!/^\$\.(input|steps|instance)([.[]|$)/.test(path) || /\s/.test(path))
+    return { error: "A reference is $.input.<name>, $.steps.<step id>.output.<name> or $.instance.id, optionally followed by ?? <default JSON>." };
+  if (split < 0) return { value: { from: path } };
+  const defaultText = t.slice(split + 2).trim();
+  try {
+    return { value: { from: path, default: JSON.parse(defaultText) } };
+  } catch {
+    return { error: `The default after ?? must be JSON (e.g. 0, null, "text"), not ${defaultText || "nothing"}.` };
+  }
+}
+
 /** Converts typed text to a stored value for an input type ("" clears the value: the default applies). */
 export function parseInputText(type: string, text: string): Parsed {
   if (text.trim() === "") return { value: undefined };
+  if (text.trim().startsWith("$.")) return parseReferenceText(text);
   switch (type) {
     case "integer":
       if (/^-?\d+$/.test(text.trim())) return { value: Number(text.trim()) };
@@ -45,6 +75,7 @@ export function parseInputText(type: string, text: string): Parsed {
 /** The text shown for a stored value. */
 export function formatValue(value: unknown, pretty = true): string {
   if (value === undefined || value === null) return "";
+  if (isReference(value)) return "default" in value ? `${value.from} ?? ${JSON.stringify(value.default)}` : value.from;
   if (typeof value === "string") return value;
   if (typeof value === "object") return JSON.stringify(value, null, pretty ? 2 : undefined);
   return String(value);
@@ -209,9 +240,15 @@ export function InputEditor({
       </button>
     ) : null;
   let control: ReactNode;
-  let help: ReactNode = input.description;
+  let help: ReactNode = (
+    <>
+      {input.description}
+      {isReference(value) && <span className="dz-ref-help"> Passed as it is from {value.from}{"default" in value ? "; the default applies when it is missing" : ""}.</span>}
+    </>
+  );
 
-  if (type === "boolean" && typeof value !== "string") {
+  const bound = isReference(value) || (typeof value === "string" && isTemplate(value));
+  if (type === "boolean" && !bound) {
     control = (
       <label className="check">
         <input
@@ -226,7 +263,7 @@ export function InputEditor({
         <span className="muted">{value === undefined ? `not set${defaultText ? ` (default: ${defaultText})` : ""}` : String(value)}</span>
       </label>
     );
-  } else if ((type === "enum" || (input.options && input.options.length)) && !(typeof value === "string" && isTemplate(value))) {
+  } else if ((type === "enum" || (input.options && input.options.length)) && !bound) {
     const options = input.options ?? [];
     control = (
       <select
@@ -247,7 +284,7 @@ export function InputEditor({
       </select>
     );
   } else {
-    const jsonLike = type === "object" || type === "array" || type === "json";
+    const jsonLike = (type === "object" || type === "array" || type === "json") && !isReference(value);
     const multiline = jsonLike || hint === "multiline" || hint === "json";
     const parseType = type === "boolean" ? "string" : type;
     control = (
@@ -257,7 +294,7 @@ export function InputEditor({
         value={value}
         parse={(t) => parseInputText(parseType, t)}
         onChange={onChange}
-        placeholder={defaultText || (type === "duration" ? "e.g. 30s" : jsonLike ? "{ } or {{ template }}" : undefined)}
+        placeholder={defaultText || (type === "duration" ? "e.g. 30s" : jsonLike ? "{ }, {{ template }} or $.input.<name>" : undefined)}
         multiline={multiline}
         rows={jsonLike ? 4 : 3}
         readOnly={readOnly}
