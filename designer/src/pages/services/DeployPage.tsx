@@ -143,6 +143,8 @@ export default function DeployPage() {
             <TextField label="Accelerator count" type="number" min={0} value={form.acceleratorCount} onChange={(v) => set("acceleratorCount", v)} error={errors.acceleratorCount} />
             <TextField label="CPU" value={form.cpu} onChange={(v) => set("cpu", v)} error={errors.cpu} placeholder="e.g. 4 or 500m" />
             <TextField label="Memory" value={form.memory} onChange={(v) => set("memory", v)} error={errors.memory} placeholder="e.g. 16Gi" />
+            <TextField label="Context length" type="number" min={1} value={form.contextLength} onChange={(v) => set("contextLength", v)} error={errors.contextLength} placeholder="the model's own" help="Tokens per sequence; the memory-fit check and the runtime use it." />
+            <TextField label="Concurrent sequences" type="number" min={1} value={form.concurrentSequences} onChange={(v) => set("concurrentSequences", v)} error={errors.concurrentSequences} placeholder="1" help="Sequences served at once; the KV cache is sized for all of them." />
             <TextField label="Replicas" type="number" min={0} value={form.replicaCount} onChange={(v) => set("replicaCount", v)} error={errors.replicaCount} placeholder="1" />
           </div>
         </fieldset>
@@ -177,6 +179,14 @@ export default function DeployPage() {
               </label>
               <span className="help">Stop after config-rendering: see the deployment spec, deploy nothing.</span>
               {errors.dryRun && <span className="field-error">{errors.dryRun}</span>}
+            </div>
+            <div className="field wide">
+              <label className="check">
+                <input type="checkbox" checked={form.verifyChecksums} onChange={(e) => set("verifyChecksums", e.target.checked)} aria-invalid={errors.verifyChecksums ? true : undefined} />
+                Verify checksums
+              </label>
+              <span className="help">Check every model file against SHA256SUMS next to the model before deploying (reads every byte).</span>
+              {errors.verifyChecksums && <span className="field-error">{errors.verifyChecksums}</span>}
             </div>
           </div>
         </fieldset>

@@ -19,6 +19,8 @@ describe("buildDeployBody", () => {
         acceleratorCount: "2",
         cpu: "4",
         memory: "16Gi",
+        contextLength: "32768",
+        concurrentSequences: "2",
         replicaCount: "3",
         shimlet: "k8s",
         pipeline: "quant-llm",
@@ -26,6 +28,7 @@ describe("buildDeployBody", () => {
         namespace: "ml",
         labels: [{ key: "team", value: "nlp" }, { key: " ", value: "" }],
         dryRun: true,
+        verifyChecksums: true,
         quantization: "q4_k_m",
       },
       { quantization: true },
@@ -33,7 +36,7 @@ describe("buildDeployBody", () => {
     expect(body).toEqual({
       modelName: "qwen",
       modelFile: "/m/q.gguf",
-      resourceRequirements: { acceleratorType: "H20", acceleratorCount: 2, cpu: "4", memory: "16Gi" },
+      resourceRequirements: { acceleratorType: "H20", acceleratorCount: 2, cpu: "4", memory: "16Gi", contextLength: 32768, concurrentSequences: 2 },
       replicaCount: 3,
       shimlet: "k8s",
       pipeline: "quant-llm",
@@ -41,6 +44,7 @@ describe("buildDeployBody", () => {
       namespace: "ml",
       labels: { team: "nlp" },
       dryRun: true,
+      verifyChecksums: true,
       quantization: { type: "q4_k_m" },
     });
   });
@@ -58,6 +62,7 @@ describe("validate", () => {
     const errors = validate({ ...filled, acceleratorCount: "-1", replicaCount: "1.5", labels: [{ key: "", value: "x" }] }, { quantization: true });
     expect(Object.keys(errors).sort()).toEqual(["acceleratorCount", "labels", "quantization", "replicaCount"]);
     expect(validate({ ...filled, labels: [{ key: "a", value: "1" }, { key: "a", value: "2" }] }, { quantization: false }).labels).toMatch(/unique/);
+    expect(Object.keys(validate({ ...filled, contextLength: "0", concurrentSequences: "1.5" }, { quantization: false })).sort()).toEqual(["concurrentSequences", "contextLength"]);
   });
 });
 
@@ -69,6 +74,8 @@ describe("server field errors", () => {
     expect(formKeyFor("quantization.type")).toBe("quantization");
     expect(formKeyFor("labels.team")).toBe("labels");
     expect(formKeyFor("memory")).toBe("memory");
+    expect(formKeyFor("resourceRequirements.contextLength")).toBe("contextLength");
+    expect(formKeyFor("verifyChecksums")).toBe("verifyChecksums");
     expect(formKeyFor("somethingElse")).toBeNull();
   });
   it("keeps the first message per input and the rest for the top", () => {

@@ -15,6 +15,8 @@ export interface DeployForm {
   acceleratorCount: string;
   cpu: string;
   memory: string;
+  contextLength: string;
+  concurrentSequences: string;
   replicaCount: string;
   shimlet: string;
   pipeline: string;
@@ -22,6 +24,7 @@ export interface DeployForm {
   namespace: string;
   labels: LabelRow[];
   dryRun: boolean;
+  verifyChecksums: boolean;
   quantization: string;
 }
 
@@ -34,6 +37,8 @@ export const emptyForm: DeployForm = {
   acceleratorCount: "0",
   cpu: "",
   memory: "",
+  contextLength: "",
+  concurrentSequences: "",
   replicaCount: "",
   shimlet: "",
   pipeline: "",
@@ -41,6 +46,7 @@ export const emptyForm: DeployForm = {
   namespace: "",
   labels: [],
   dryRun: false,
+  verifyChecksums: false,
   quantization: "",
 };
 
@@ -59,6 +65,10 @@ export function buildDeployBody(form: DeployForm, options: { quantization: boole
   rr.acceleratorCount = toNumber(form.acceleratorCount) ?? 0;
   if (form.cpu.trim()) rr.cpu = form.cpu.trim();
   if (form.memory.trim()) rr.memory = form.memory.trim();
+  const contextLength = toNumber(form.contextLength);
+  if (contextLength !== undefined) rr.contextLength = contextLength;
+  const sequences = toNumber(form.concurrentSequences);
+  if (sequences !== undefined) rr.concurrentSequences = sequences;
   body.resourceRequirements = rr;
   const replicas = toNumber(form.replicaCount);
   if (replicas !== undefined) body.replicaCount = replicas;
@@ -68,6 +78,7 @@ export function buildDeployBody(form: DeployForm, options: { quantization: boole
   const labels = form.labels.filter((l) => l.key.trim());
   if (labels.length) body.labels = Object.fromEntries(labels.map((l) => [l.key.trim(), l.value.trim()]));
   if (form.dryRun) body.dryRun = true;
+  if (form.verifyChecksums) body.verifyChecksums = true;
   if (options.quantization && form.quantization.trim()) body.quantization = { type: form.quantization.trim() };
   return body;
 }
@@ -90,6 +101,12 @@ export function validate(form: DeployForm, options: { quantization: boolean }): 
     const r = Number(form.replicaCount);
     if (!Number.isInteger(r) || r < 0) errors.replicaCount = "A whole number, 0 or more.";
   }
+  for (const k of ["contextLength", "concurrentSequences"] as const) {
+    if (form[k].trim()) {
+      const n = Number(form[k]);
+      if (!Number.isInteger(n) || n < 1) errors[k] = "A whole number, 1 or more (empty: the default).";
+    }
+  }
   if (form.labels.some((l) => !l.key.trim() && l.value.trim())) errors.labels = "Every label needs a key.";
   const keys = form.labels.map((l) => l.key.trim()).filter(Boolean);
   if (new Set(keys).size !== keys.length) errors.labels = "Label keys must be unique.";
@@ -104,6 +121,8 @@ const FIELD_MAP: Record<string, FormKey> = {
   "resourcerequirements.acceleratorcount": "acceleratorCount",
   "resourcerequirements.cpu": "cpu",
   "resourcerequirements.memory": "memory",
+  "resourcerequirements.contextlength": "contextLength",
+  "resourcerequirements.concurrentsequences": "concurrentSequences",
   replicacount: "replicaCount",
   shimlet: "shimlet",
   pipeline: "pipeline",
@@ -111,6 +130,7 @@ const FIELD_MAP: Record<string, FormKey> = {
   namespace: "namespace",
   labels: "labels",
   dryrun: "dryRun",
+  verifychecksums: "verifyChecksums",
   quantization: "quantization",
 };
 
