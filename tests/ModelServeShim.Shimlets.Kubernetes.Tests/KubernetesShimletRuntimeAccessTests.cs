@@ -67,7 +67,7 @@ public sealed class KubernetesShimletRuntimeAccessTests
     }
 
     [Fact]
-    public async Task HealthCheck_OutsideTheClusterWithDefaultSettings_ReachesReadyThroughTheProxyAndReportsTheClusterEndpoint()
+    public async Task HealthCheck_OutsideTheClusterWithDefaultSettings_Waits503NoEndpointsThenReachesReadyThroughTheProxy()
     {
         await using var h = await ShimletHarness.StartAsync();
         await using var backend = await RuntimeBackend.StartAsync("qwen2-7b");
@@ -78,9 +78,17 @@ public sealed class KubernetesShimletRuntimeAccessTests
 
         var run = runner.RunAsync(ShimletHarness.ServiceId, ShimletHarness.Namespace, "qwen2-7b", TimeSpan.FromSeconds(20));
         await ShimletHarness.WaitUntilAsync(() => runner.Context?.Journal.Any(j => j.Message.StartsWith("Status: Pending", StringComparison.Ordinal)) == true, "the step to see Pending");
+
+        // The rollout is ready before the Service's endpoints are: the proxy answers 503 and the step keeps waiting.
+        h.Server.HoldServiceEndpoints = true;
         h.Server.Controller.SetScenario(ShimletHarness.Namespace, ShimletHarness.Name, PodScenario.Ready);
+        await ShimletHarness.WaitUntilAsync(() => runner.Context.Journal.Any(j => j.Message.StartsWith("Running, but not answering yet", StringComparison.Ordinal)), "a probe answered 503");
+        Assert.False(run.IsCompleted);
+        h.Server.HoldServiceEndpoints = false;
 
         Assert.Equal(ActivityResult.Done, await run);
+        var waiting = runner.Context.Journal.First(j => j.Message.StartsWith("Running, but not answering yet", StringComparison.Ordinal));
+        Assert.Contains($"answered 503 no endpoints available for service \"{ShimletHarness.Name}\"", waiting.Message, StringComparison.Ordinal);
         Assert.Equal($"http://{ShimletHarness.Name}.default.svc.cluster.local:8000/", runner.Context.Outputs["endpoint"]!.GetValue<string>());
         Assert.Equal(["/health", "/v1/models"], backend.Requests);
         Assert.Contains(h.Server.Requests, r => r.StartsWith($"GET /api/v1/namespaces/default/services/{ShimletHarness.Name}:http/proxy/v1/models", StringComparison.Ordinal));

@@ -59,6 +59,12 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
     /// <summary>When set, the caller lacks <c>get</c> on <c>services/proxy</c>: every proxy request is answered 403.</summary>
     public bool DenyServiceProxy { get; set; }
 
+    /// <summary>
+    /// When set, the service's endpoints lag behind its pods (the endpoint slice controller has not caught up): the
+    /// proxy answers 503 "no endpoints available" even once pods are ready.
+    /// </summary>
+    public bool HoldServiceEndpoints { get; set; }
+
     /// <summary>How pods/log requests fail, if they do.</summary>
     public PodLogFailure PodLogFailure { get; set; }
 
@@ -446,7 +452,7 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
         var ready = selector.Count > 0 && Store.List(FakeResource.Pods, ns, podSelector).Items.Any(p =>
             p["metadata"]?["deletionTimestamp"] is null
             && (p["status"]?["conditions"]?.AsArray() ?? []).Any(c => c?["type"]?.GetValue<string>() == "Ready" && c?["status"]?.GetValue<string>() == "True"));
-        if (!ready)
+        if (!ready || HoldServiceEndpoints)
         {
             await WriteJsonAsync(context, 503, FakeStatus.Create(503, "ServiceUnavailable", $"no endpoints available for service \"{name}\""));
             return;
