@@ -211,7 +211,7 @@ public sealed class HealthCheckActivity(
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, probeTimeout.Token);
         try
         {
-            var access = await shimlet.GetRuntimeAccessAsync(target, status, httpClients.CreateClient(HttpClientName), linked.Token);
+            var access = await Journaled(context, () => shimlet.GetRuntimeAccessAsync(target, status, httpClients.CreateClient(HttpClientName), linked.Token).AsTask());
             if (access.Route != _route)
             {
                 _route = access.Route;
@@ -224,7 +224,7 @@ public sealed class HealthCheckActivity(
             }
 
             var health = access.Resolve(HealthPath);
-            using (var response = await GetAsync(access, health, linked.Token))
+            using (var response = await Journaled(context, () => GetAsync(access, health, linked.Token)))
             {
                 if (response.StatusCode != HttpStatusCode.OK)
                 {
@@ -238,7 +238,7 @@ public sealed class HealthCheckActivity(
             }
 
             var models = access.Resolve("/v1/models");
-            using var modelsResponse = await GetAsync(access, models, linked.Token);
+            using var modelsResponse = await Journaled(context, () => GetAsync(access, models, linked.Token));
             if (modelsResponse.StatusCode != HttpStatusCode.OK)
             {
                 return Answered(models, modelsResponse);
@@ -261,6 +261,24 @@ public sealed class HealthCheckActivity(
         catch (OperationCanceledException) when (probeTimeout.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {
             return $"no answer within {options.Value.ProbeTimeout.TotalSeconds:0.###} s";
+        }
+    }
+
+    /// <summary>
+    /// Awaits a call into the shimlet's route; a <see cref="StepException"/> it throws (the route itself failed, e.g. a
+    /// missing permission) is journaled with its details before it fails the step unchanged.
+    /// </summary>
+    private static async Task<T> Journaled<T>(ActivityContext context, Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (StepException e)
+        {
+            var properties = new Dictionary<string, object?>(e.Details) { ["errorType"] = e.ErrorType, ["retryable"] = e.Retryable };
+            context.Log(LogLevel.Error, e.Message, properties);
+            throw;
         }
     }
 

@@ -127,6 +127,8 @@ public sealed class KubernetesShimletRuntimeAccessTests
         Assert.Contains("RuntimeAccess=Direct", error.Message, StringComparison.Ordinal);
         Assert.Equal("services/proxy: get", error.Details["permission"]);
         Assert.Empty(backend.Requests);
+        var journaled = Assert.Single(runner.Context.Journal, j => j.Level == Microsoft.Extensions.Logging.LogLevel.Error);
+        Assert.Equal(("services/proxy: get", KubernetesErrorTypes.Forbidden), (journaled.Properties!["permission"], journaled.Properties["errorType"]));
     }
 
     [Fact]
