@@ -38,14 +38,18 @@ public sealed partial class RuntimeProfileCatalog
         _defaults = defaults;
     }
 
-    /// <summary>The built-in profiles.</summary>
+    /// <summary>
+    /// The built-in profiles. Their container images are pinned to a release (never a moving tag such as
+    /// <c>latest</c> or llama.cpp's <c>server</c>), so a deployment runs the runtime these arguments were written for;
+    /// upgrade with <c>Runtimes:Profiles:&lt;name&gt;:Image</c> (and <c>:AcceleratorImage</c>).
+    /// </summary>
     public static IReadOnlyList<RuntimeProfile> BuiltIn { get; } =
     [
         new(
             "llama-cpp",
             ["gguf"],
-            "ghcr.io/ggml-org/llama.cpp:server",
-            "ghcr.io/ggml-org/llama.cpp:server-cuda",
+            "ghcr.io/ggml-org/llama.cpp:server-b6700",
+            "ghcr.io/ggml-org/llama.cpp:server-cuda-b6700",
             ["/app/llama-server"],
             ["--model", "{{ modelFile }}", "--host", "0.0.0.0", "--port", "{{ port }}", "--ctx-size", "{{ contextLength }}",
              "--alias", "{{ servedModelName }}", "-ngl", "{{ gpuLayers }}"],
@@ -69,8 +73,8 @@ public sealed partial class RuntimeProfileCatalog
         new(
             "vllm",
             ["safetensors"],
-            "vllm/vllm-openai",
-            "vllm/vllm-openai",
+            "vllm/vllm-openai:v0.11.0",
+            "vllm/vllm-openai:v0.11.0",
             [],
             ["--model", "{{ modelFile }}", "--served-model-name", "{{ servedModelName }}", "--tensor-parallel-size", "{{ tensorParallelSize }}",
              "--max-model-len", "{{ contextLength }}", "--host", "0.0.0.0", "--port", "{{ port }}"],
@@ -81,8 +85,8 @@ public sealed partial class RuntimeProfileCatalog
         new(
             "sglang",
             ["safetensors"],
-            "lmsysorg/sglang",
-            "lmsysorg/sglang",
+            "lmsysorg/sglang:v0.5.3",
+            "lmsysorg/sglang:v0.5.3",
             ["python3", "-m", "sglang.launch_server"],
             ["--model-path", "{{ modelFile }}", "--served-model-name", "{{ servedModelName }}", "--tp", "{{ tensorParallelSize }}",
              "--context-length", "{{ contextLength }}", "--host", "0.0.0.0", "--port", "{{ port }}"],

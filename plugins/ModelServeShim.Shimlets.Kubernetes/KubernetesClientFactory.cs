@@ -11,6 +11,12 @@ public interface IKubernetesClientFactory
     /// <summary>The client; built on first use, so a host without a cluster starts fine.</summary>
     /// <exception cref="StepException">No configuration could be loaded (<c>KubernetesNotConfigured</c>, not retryable).</exception>
     IKubernetes GetClient();
+
+    /// <summary>
+    /// Whether <see cref="GetClient"/> uses the in-cluster service account, i.e. the control plane runs in a pod of
+    /// the cluster it deploys to and can reach cluster-internal endpoints. Default false.
+    /// </summary>
+    bool InCluster => false;
 }
 
 /// <summary>
@@ -20,22 +26,37 @@ public interface IKubernetesClientFactory
 public sealed class KubernetesClientFactory : IKubernetesClientFactory, IDisposable
 {
     private readonly Lazy<IKubernetes> _client;
+    private readonly Func<bool> _inCluster;
 
     /// <summary>Builds the client from kubeconfig / in-cluster settings chosen by <paramref name="options"/>.</summary>
     public KubernetesClientFactory(IOptions<KubernetesShimletOptions> options)
-        : this(() => LoadConfiguration(options.Value))
     {
+        ArgumentNullException.ThrowIfNull(options);
+        var inCluster = false;
+        _client = new Lazy<IKubernetes>(() =>
+        {
+            var configuration = LoadConfiguration(options.Value, out var fromServiceAccount);
+            inCluster = fromServiceAccount;
+            return new k8s.Kubernetes(configuration);
+        }, LazyThreadSafetyMode.PublicationOnly);
+        _inCluster = () => _client.IsValueCreated && inCluster;
     }
 
     /// <summary>Builds the client from an explicit configuration source (tests, custom hosts).</summary>
-    public KubernetesClientFactory(Func<KubernetesClientConfiguration> configuration)
+    /// <param name="configuration">Supplies the configuration on first use.</param>
+    /// <param name="inCluster">Whether that configuration is the in-cluster service account (see <see cref="IKubernetesClientFactory.InCluster"/>).</param>
+    public KubernetesClientFactory(Func<KubernetesClientConfiguration> configuration, bool inCluster = false)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         _client = new Lazy<IKubernetes>(() => new k8s.Kubernetes(configuration()), LazyThreadSafetyMode.PublicationOnly);
+        _inCluster = () => inCluster;
     }
 
     /// <inheritdoc />
     public IKubernetes GetClient() => _client.Value;
+
+    /// <inheritdoc />
+    public bool InCluster => _inCluster();
 
     /// <inheritdoc />
     public void Dispose()
@@ -47,9 +68,13 @@ public sealed class KubernetesClientFactory : IKubernetesClientFactory, IDisposa
     }
 
     /// <summary>Loads the client configuration the options point at.</summary>
-    public static KubernetesClientConfiguration LoadConfiguration(KubernetesShimletOptions options)
+    public static KubernetesClientConfiguration LoadConfiguration(KubernetesShimletOptions options) => LoadConfiguration(options, out _);
+
+    /// <summary>Loads the client configuration the options point at; <paramref name="inCluster"/> tells whether it is the in-cluster service account.</summary>
+    public static KubernetesClientConfiguration LoadConfiguration(KubernetesShimletOptions options, out bool inCluster)
     {
         ArgumentNullException.ThrowIfNull(options);
+        inCluster = false;
         try
         {
             if (KubeconfigPath(options.KubeconfigPath) is { } path)
@@ -59,6 +84,7 @@ public sealed class KubernetesClientFactory : IKubernetesClientFactory, IDisposa
 
             if (KubernetesClientConfiguration.IsInCluster())
             {
+                inCluster = true;
                 return KubernetesClientConfiguration.InClusterConfig();
             }
         }

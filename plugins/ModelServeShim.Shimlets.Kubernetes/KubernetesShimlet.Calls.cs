@@ -153,18 +153,53 @@ public sealed partial class KubernetesShimlet
     }
 
     /// <summary>
-    /// The crashing container's last lines. While a container waits in CrashLoopBackOff its most recent
-    /// instance is the one that crashed, so the current log is read first and the previous one as a fallback.
+    /// The crashing container's last lines for a diagnosis, as a message part: <c>Last log lines:</c> and the lines,
+    /// <c>logs unavailable: reason</c> when they cannot be read, or null when the container wrote nothing. While a
+    /// container waits in CrashLoopBackOff its most recent instance is the one that crashed, so the current log is
+    /// read first and the previous one as a fallback. Never throws but for <paramref name="cancellationToken"/>: any
+    /// failure (an error status such as 500 when the kubelet is unreachable, 400 for a container that never started,
+    /// 404 when the previous container is gone, no answer within <see cref="KubernetesShimletOptions.LogReadTimeout"/>,
+    /// a broken connection) becomes the reason.
     /// </summary>
-    private async Task<IReadOnlyList<string>> ReadCrashLogAsync(IKubernetes client, string ns, string pod, CancellationToken cancellationToken)
+    private async Task<string?> DescribeCrashLogAsync(IKubernetes client, string ns, string pod, CancellationToken cancellationToken)
     {
-        var lines = await ReadLogAsync(client, ns, pod, _options.CrashLogTailLines, previous: false, timestamps: false, cancellationToken);
-        if (lines is null || lines.Count == 0)
+        using var deadline = new CancellationTokenSource(_options.LogReadTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        var reasons = new List<string>();
+        foreach (var previous in (bool[])[false, true])
         {
-            lines = await ReadLogAsync(client, ns, pod, _options.CrashLogTailLines, previous: true, timestamps: false, cancellationToken);
+            try
+            {
+                var lines = await ReadLogLinesAsync(client, ns, pod, _options.CrashLogTailLines, previous, timestamps: false, linked.Token);
+                if (lines.Count > 0)
+                {
+                    return "Last log lines:\n" + string.Join('\n', lines);
+                }
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                reasons.Add($"no answer within {_options.LogReadTimeout.TotalSeconds:0.###} s");
+                break;
+            }
+            catch (HttpOperationException e)
+            {
+                var code = (int)e.Response.StatusCode;
+                var message = KubernetesApiErrors.ReadStatus(e)?.Message ?? e.Response.ReasonPhrase;
+                reasons.Add($"{(previous ? "previous container: " : string.Empty)}{code} {message}".TrimEnd());
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                reasons.Add($"{(previous ? "previous container: " : string.Empty)}{e.Message}");
+            }
         }
 
-        return lines ?? [];
+        if (reasons.Count == 0)
+        {
+            return null;
+        }
+
+        logger.LogInformation("The log of pod {Namespace}/{Pod} could not be read for the diagnosis: {Reasons}", ns, pod, reasons);
+        return "logs unavailable: " + string.Join("; ", reasons.Distinct(StringComparer.Ordinal));
     }
 
     /// <summary>A container log tail, or null when there is none to read (container not started, pod gone).</summary>
@@ -173,11 +208,7 @@ public sealed partial class KubernetesShimlet
     {
         try
         {
-            using var stream = await client.CoreV1.ReadNamespacedPodLogAsync(pod, ns, container: KubernetesManifestRenderer.ContainerName,
-                previous: previous, tailLines: tailLines, timestamps: timestamps, cancellationToken: cancellationToken);
-            using var reader = new StreamReader(stream);
-            var text = await reader.ReadToEndAsync(cancellationToken);
-            return [.. text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0)];
+            return await ReadLogLinesAsync(client, ns, pod, tailLines, previous, timestamps, cancellationToken);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound)
         {
@@ -191,6 +222,17 @@ public sealed partial class KubernetesShimlet
         {
             throw KubernetesApiErrors.Unreachable(e, $"read the log of pod {ns}/{pod}");
         }
+    }
+
+    /// <summary>A container log tail; API failures are thrown as the client throws them.</summary>
+    private static async Task<IReadOnlyList<string>> ReadLogLinesAsync(
+        IKubernetes client, string ns, string pod, int tailLines, bool previous, bool timestamps, CancellationToken cancellationToken)
+    {
+        using var stream = await client.CoreV1.ReadNamespacedPodLogAsync(pod, ns, container: KubernetesManifestRenderer.ContainerName,
+            previous: previous, tailLines: tailLines, timestamps: timestamps, cancellationToken: cancellationToken);
+        using var reader = new StreamReader(stream);
+        var text = await reader.ReadToEndAsync(cancellationToken);
+        return [.. text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0)];
     }
 
     private static DateTimeOffset ParseTimestamp(string value) =>

@@ -62,12 +62,19 @@ public sealed partial class KubernetesShimlet
             {
                 first = false;
                 changes.Reader.TryRead(out _);
-                var status = await TryGetStatusAsync(target, cancellationToken);
+                var (status, retryAfter) = await TryGetStatusAsync(target, cancellationToken);
                 if (status is null)
                 {
-                    // A transient API failure: try again after a backoff even if no event arrives meanwhile.
+                    // A transient API failure: try again after a backoff even if no event arrives meanwhile; a server that
+                    // throttles (429 Retry-After) is given the time it asks for, up to the longest reconnect delay.
                     failures++;
-                    await Task.Delay(Backoff(failures), timeProvider, cancellationToken);
+                    var delay = Backoff(failures);
+                    if (retryAfter > delay)
+                    {
+                        delay = retryAfter.Value < _options.WatchReconnectMaxDelay ? retryAfter.Value : _options.WatchReconnectMaxDelay;
+                    }
+
+                    await Task.Delay(delay, timeProvider, cancellationToken);
                     changes.Writer.TryWrite(true);
                     continue;
                 }
@@ -87,16 +94,17 @@ public sealed partial class KubernetesShimlet
         }
     }
 
-    private async Task<ShimletStatus?> TryGetStatusAsync(ServiceTarget target, CancellationToken cancellationToken)
+    /// <summary>The status, or null and the server's Retry-After (if it sent one) after a retryable failure.</summary>
+    private async Task<(ShimletStatus? Status, TimeSpan? RetryAfter)> TryGetStatusAsync(ServiceTarget target, CancellationToken cancellationToken)
     {
         try
         {
-            return await GetStatusAsync(target, cancellationToken);
+            return (await GetStatusAsync(target, cancellationToken), null);
         }
         catch (StepException e) when (e.Retryable)
         {
             logger.LogWarning(e, "Reading the status of {ServiceId} failed; retrying", target.ServiceId);
-            return null;
+            return (null, e.Details.TryGetValue(KubernetesApiErrors.RetryAfterSecondsDetail, out var seconds) && seconds is int value ? TimeSpan.FromSeconds(value) : null);
         }
     }
 

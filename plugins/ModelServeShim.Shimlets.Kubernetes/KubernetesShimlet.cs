@@ -18,11 +18,13 @@ namespace ModelServeShim.Shimlets.Kubernetes;
 public sealed partial class KubernetesShimlet(
     IKubernetesClientFactory clientFactory,
     IOptions<KubernetesShimletOptions> options,
+    TimeProvider timeProvider,
     ILogger<KubernetesShimlet> logger) : IShimlet
 {
     private static readonly V1DeleteOptions ForegroundDeletion = new() { PropagationPolicy = "Foreground" };
 
     private readonly KubernetesShimletOptions _options = options.Value;
+    private readonly TimeProvider _time = timeProvider;
     private readonly KubernetesManifestRenderer _renderer = new(options.Value);
 
     /// <inheritdoc />
@@ -105,10 +107,11 @@ public sealed partial class KubernetesShimlet(
             var problem = KubernetesStatusMapper.FindPodProblem(pods.Items, "Insufficient " + _options.Accelerators.ResourceName);
             if (problem is not null)
             {
-                var lines = await ReadCrashLogAsync(client, ns, problem.PodName, cancellationToken);
-                if (lines.Count > 0)
+                // Best effort: the diagnosis stands without the log tail, which never fails or delays the status read.
+                var tail = await DescribeCrashLogAsync(client, ns, problem.PodName, cancellationToken);
+                if (tail is not null)
                 {
-                    status = status with { Message = status.Message + "\nLast log lines:\n" + string.Join('\n', lines) };
+                    status = status with { Message = status.Message + "\n" + tail };
                 }
             }
         }

@@ -59,9 +59,28 @@ public sealed class KubernetesShimletOptions
     [Required]
     public string EndpointTemplate { get; set; } = "http://{service}.{namespace}.svc.cluster.local:{port}";
 
+    /// <summary>
+    /// How the control plane reaches runtimes over HTTP (the health check's <c>/health</c> and <c>/v1/models</c>).
+    /// Default <see cref="KubernetesRuntimeAccess.Auto"/>: direct to the endpoint when the shimlet runs inside the
+    /// cluster with its service account, else through the API server's service proxy. The endpoint reported to
+    /// users is <see cref="EndpointTemplate"/> whichever is chosen.
+    /// </summary>
+    public KubernetesRuntimeAccess RuntimeAccess { get; set; } = KubernetesRuntimeAccess.Auto;
+
+    /// <summary>Timeout of one request through the API server's service proxy. Default 10 seconds.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.1", "00:10:00")]
+    public TimeSpan ProxyRequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How many log lines a crash-loop status quotes from the crashing container. Default 20.</summary>
     [Range(0, 1000)]
     public int CrashLogTailLines { get; set; } = 20;
+
+    /// <summary>
+    /// Timeout of reading the crashing container's log for a diagnosis (both reads together). Default 5 seconds.
+    /// The log tail is best effort: when it cannot be read in time (or at all) the diagnosis is reported without it.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.1", "00:05:00")]
+    public TimeSpan LogReadTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Server-side timeout of one watch request, after which it is re-established. Default 5 minutes.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
@@ -74,6 +93,22 @@ public sealed class KubernetesShimletOptions
     /// <summary>Longest delay between watch re-connection attempts. Default 30 seconds.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan WatchReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>How the control plane reaches a runtime's HTTP port (see <see cref="KubernetesShimletOptions.RuntimeAccess"/>).</summary>
+public enum KubernetesRuntimeAccess
+{
+    /// <summary>Direct when the client uses the in-cluster service account, else <see cref="ApiServerProxy"/>.</summary>
+    Auto,
+
+    /// <summary>Straight to the endpoint from <see cref="KubernetesShimletOptions.EndpointTemplate"/> (in-cluster DNS, a port-forward, an ingress).</summary>
+    Direct,
+
+    /// <summary>
+    /// Through the API server: <c>/api/v1/namespaces/{ns}/services/{name}:http/proxy/{path}</c>, with the shimlet's
+    /// own credentials. Needs <c>get</c> on <c>services/proxy</c>.
+    /// </summary>
+    ApiServerProxy,
 }
 
 /// <summary>Maps accelerator catalog names (<c>NVIDIA H20</c>) onto a node label.</summary>

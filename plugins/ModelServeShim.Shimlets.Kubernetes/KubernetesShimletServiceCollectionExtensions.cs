@@ -25,6 +25,7 @@ public static class KubernetesShimletServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KubernetesShimletOptions>, KubernetesShimletOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IKubernetesClientFactory, KubernetesClientFactory>();
         services.TryAddSingleton<KubernetesShimlet>();
         services.AddSingleton<IShimlet>(sp => sp.GetRequiredService<KubernetesShimlet>());

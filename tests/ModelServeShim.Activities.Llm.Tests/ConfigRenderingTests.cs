@@ -120,7 +120,7 @@ public class ConfigRenderingTests
         Assert.Equal("llama-cpp", (string?)output["runtime"]);
         Assert.Equal("sample", (string?)output["servedModelName"]);
         Assert.NotNull(spec);
-        Assert.Equal("ghcr.io/ggml-org/llama.cpp:server", spec.Image);
+        Assert.Equal("ghcr.io/ggml-org/llama.cpp:server-b6700", spec.Image);
         Assert.Equal(["/app/llama-server"], spec.Command);
         Assert.Equal(
             ["--model", "/models/sample/sample-llama-f32.gguf", "--host", "0.0.0.0", "--port", "8080", "--ctx-size", "2048", "--alias", "sample", "-ngl", "0"],
@@ -144,7 +144,7 @@ public class ConfigRenderingTests
 
         var (_, _, spec) = await RenderAsync(h, Inputs(file, "gguf", acceleratorCount: 1));
 
-        Assert.Equal("ghcr.io/ggml-org/llama.cpp:server-cuda", spec!.Image);
+        Assert.Equal("ghcr.io/ggml-org/llama.cpp:server-cuda-b6700", spec!.Image);
         Assert.Equal("999", spec.Args[spec.Args.ToList().IndexOf("-ngl") + 1]);
         Assert.Equal(new ResourceSpec("4", "16Gi", "NVIDIA H20", 1), spec.Resources);
     }
@@ -158,7 +158,7 @@ public class ConfigRenderingTests
         var (_, output, spec) = await RenderAsync(h, Inputs(dir, "safetensors", acceleratorCount: 2));
 
         Assert.Equal("vllm", (string?)output["runtime"]);
-        Assert.Equal("vllm/vllm-openai", spec!.Image);
+        Assert.Equal("vllm/vllm-openai:v0.11.0", spec!.Image);
         Assert.Empty(spec.Command);
         Assert.Equal(
             ["--model", "/models/tiny-llama", "--served-model-name", "sample", "--tensor-parallel-size", "2", "--max-model-len", "2048", "--host", "0.0.0.0", "--port", "8000"],

@@ -24,11 +24,16 @@ public sealed class KubernetesShimletRegistrationTests
             ["Shimlets:Kubernetes:ModelVolume:Type"] = "Pvc",
             ["Shimlets:Kubernetes:ModelVolume:ClaimName"] = "models",
             ["Shimlets:Kubernetes:ModelVolume:HostModelRoot"] = "/data/models",
+            ["Shimlets:Kubernetes:RuntimeAccess"] = "ApiServerProxy",
+            ["Shimlets:Kubernetes:ProxyRequestTimeout"] = "00:00:03",
+            ["Shimlets:Kubernetes:LogReadTimeout"] = "00:00:02",
         });
 
         provider.GetRequiredService<IStartupValidator>().Validate();
         var options = provider.GetRequiredService<IOptions<KubernetesShimletOptions>>().Value;
 
+        Assert.Equal((KubernetesRuntimeAccess.ApiServerProxy, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(2)),
+            (options.RuntimeAccess, options.ProxyRequestTimeout, options.LogReadTimeout));
         Assert.Equal(("models", "gpu-cluster", "16Gi"), (options.DefaultNamespace, options.Context, options.ShmSize));
         Assert.Equal("NVIDIA-H20-96GB", options.Accelerators.Values["nvidia h20"]);
         var toleration = Assert.Single(options.Tolerations);

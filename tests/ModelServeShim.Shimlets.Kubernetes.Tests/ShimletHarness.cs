@@ -33,7 +33,9 @@ internal sealed class ShimletHarness : IAsyncDisposable
 
     public static ServiceTarget Target => new(ServiceId, Namespace);
 
-    public static async Task<ShimletHarness> StartAsync(Action<KubernetesShimletOptions>? configure = null)
+    /// <param name="configure">Changes the shimlet's options.</param>
+    /// <param name="inCluster">Whether the client counts as the in-cluster service account (the control plane runs in the cluster).</param>
+    public static async Task<ShimletHarness> StartAsync(Action<KubernetesShimletOptions>? configure = null, bool inCluster = false)
     {
         var server = await FakeKubeApiServer.StartAsync();
         var options = new KubernetesShimletOptions
@@ -49,8 +51,8 @@ internal sealed class ShimletHarness : IAsyncDisposable
         Assert.True(validation.Succeeded, validation.FailureMessage);
 
         var config = new KubernetesClientConfiguration { Host = server.BaseUri.ToString() };
-        var factory = new KubernetesClientFactory(() => config);
-        var shimlet = new KubernetesShimlet(factory, Microsoft.Extensions.Options.Options.Create(options), NullLogger<KubernetesShimlet>.Instance);
+        var factory = new KubernetesClientFactory(() => config, inCluster);
+        var shimlet = new KubernetesShimlet(factory, Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System, NullLogger<KubernetesShimlet>.Instance);
         return new ShimletHarness(server, options, new k8s.Kubernetes(config), shimlet);
     }
 

@@ -36,8 +36,9 @@ public enum PodScenario
 /// </summary>
 internal sealed class FakeController : IAsyncDisposable
 {
-    public const string InsufficientGpuMessage = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu.";
-    public const string NodeSelectorMessage = "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.";
+    // The scheduler's own wording for a one-node cluster, as a real kube-scheduler writes it into PodScheduled.
+    public const string InsufficientGpuMessage = "0/1 nodes are available: 1 Insufficient nvidia.com/gpu.";
+    public const string NodeSelectorMessage = "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.";
 
     public static readonly string[] CrashLog =
     [

@@ -15,14 +15,18 @@ namespace ModelServeShim.Shimlets.Kubernetes.Tests.FakeApiServer;
 /// A fake kube-apiserver on Kestrel (127.0.0.1, free port) serving pods, services, deployments and statefulsets
 /// with the semantics the shimlet relies on: server-side apply with field ownership and 409 conflicts, get,
 /// list and watch by label selector (with 410 Expired and dropped connections on demand), delete with
-/// propagation, the status and scale subresources and pod logs. A <see cref="FakeController"/> plays the
-/// controllers and the kubelet.
+/// propagation, the status and scale subresources, pod logs (with the kubelet's failures on demand: 500 when it is
+/// unreachable, 400 for a container that never started), the service proxy (503 "no endpoints available" until a pod
+/// of the service is ready, then forwarded to a backend the test registers; 403 when the test denies it) and 429
+/// throttling with <c>Retry-After</c>. A <see cref="FakeController"/> plays the controllers, the scheduler and the kubelet.
 /// </summary>
 internal sealed class FakeKubeApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, int> _lists = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _watches = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _throttled = new(StringComparer.Ordinal);
+    private readonly HttpClient _proxyClient = new();
     private int _goneOnNextWatches;
 
     private FakeKubeApiServer(WebApplication app, TimeProvider time)
@@ -49,6 +53,27 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
 
     public int WatchCount(string plural) => _watches.GetValueOrDefault(plural);
 
+    /// <summary>Where the service proxy forwards requests for a service (by namespace and name): a real listener of the test.</summary>
+    public ConcurrentDictionary<(string Namespace, string Service), Uri> ProxyBackends { get; } = new();
+
+    /// <summary>When set, the caller lacks <c>get</c> on <c>services/proxy</c>: every proxy request is answered 403.</summary>
+    public bool DenyServiceProxy { get; set; }
+
+    /// <summary>
+    /// When set, the service's endpoints lag behind its pods (the endpoint slice controller has not caught up): the
+    /// proxy answers 503 "no endpoints available" even once pods are ready.
+    /// </summary>
+    public bool HoldServiceEndpoints { get; set; }
+
+    /// <summary>How pods/log requests fail, if they do.</summary>
+    public PodLogFailure PodLogFailure { get; set; }
+
+    /// <summary>The next <paramref name="count"/> plain (non-watch) lists of <paramref name="plural"/> answer 429 with <c>Retry-After: 1</c>.</summary>
+    public void ThrottleNextLists(string plural, int count) => _throttled[plural] = count;
+
+    /// <summary>How many throttled answers are still to come for <paramref name="plural"/>.</summary>
+    public int ThrottlesLeft(string plural) => _throttled.GetValueOrDefault(plural);
+
     /// <summary>The next <paramref name="count"/> watch requests fail with HTTP 410 Gone.</summary>
     public void FailNextWatchesWithGone(int count) => Interlocked.Exchange(ref _goneOnNextWatches, count);
 
@@ -68,6 +93,7 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Controller.DisposeAsync();
+        _proxyClient.Dispose();
         Store.DropWatchConnections();
         await _app.StopAsync();
         await _app.DisposeAsync();
@@ -94,6 +120,12 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
             return;
         }
 
+        if (group.Length == 0 && rest is ["namespaces", var proxyNs, "services", var nameAndPort, "proxy", .. var proxyPath])
+        {
+            await ProxyAsync(context, proxyNs, nameAndPort, string.Join('/', proxyPath));
+            return;
+        }
+
         if (rest is not ["namespaces", var ns, var plural, .. var item] || item.Length > 2
             || FakeResource.All.FirstOrDefault(r => r.Group == group && r.Plural == plural) is not { } resource)
         {
@@ -106,6 +138,7 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
         var task = (request.Method, name, sub) switch
         {
             ("GET", null, _) when IsTrue(request.Query["watch"]) => WatchAsync(context, resource, ns),
+            ("GET", null, _) when TakeThrottle(resource.Plural) => WriteTooManyRequestsAsync(context),
             ("GET", null, _) => ListAsync(context, resource, ns),
             ("GET", not null, null or "status") => GetAsync(context, resource, ns, name),
             ("GET", not null, "scale") when resource.IsWorkload => GetScaleAsync(context, resource, ns, name),
@@ -314,6 +347,31 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
         }
 
         var container = context.Request.Query["container"].ToString();
+        switch (PodLogFailure)
+        {
+            case PodLogFailure.KubeletUnreachable:
+                // What the API server answers when it cannot reach the kubelet of the pod's node.
+                await WriteJsonAsync(context, 500, FakeStatus.Create(500, "InternalError",
+                    $"Get \"https://10.0.0.5:10250/containerLogs/{ns}/{name}/{container}\": dial tcp 10.0.0.5:10250: connect: connection refused"));
+                return;
+            case PodLogFailure.ContainerNotStarted:
+                await WriteJsonAsync(context, 400, FakeStatus.Create(400, "BadRequest", $"container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"));
+                return;
+            case PodLogFailure.NoAnswer:
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The client gave up.
+                }
+
+                return;
+            default:
+                break;
+        }
+
         var containers = pod["spec"]?["containers"]?.AsArray().Select(c => c?["name"]?.GetValue<string>()).ToList() ?? [];
         if (container.Length > 0 && !containers.Contains(container))
         {
@@ -349,6 +407,92 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
         context.Response.StatusCode = 200;
         context.Response.ContentType = "text/plain";
         await context.Response.WriteAsync(text.ToString());
+    }
+
+    /// <summary>
+    /// GET <c>/api/v1/namespaces/{ns}/services/{name}[:{port}]/proxy/{path}</c>, as the API server answers it: 403
+    /// without the permission, 404 for a missing service or port, 503 "no endpoints available" while no pod of the
+    /// service is ready, else the backend's answer (status, content type and body).
+    /// </summary>
+    private async Task ProxyAsync(HttpContext context, string ns, string nameAndPort, string path)
+    {
+        var colon = nameAndPort.IndexOf(':', StringComparison.Ordinal);
+        var (name, port) = colon < 0 ? (nameAndPort, null) : (nameAndPort[..colon], nameAndPort[(colon + 1)..]);
+        if (DenyServiceProxy)
+        {
+            var forbidden = FakeStatus.Create(403, "Forbidden",
+                $"services \"{name}\" is forbidden: User \"system:serviceaccount:default:model-serve-shim\" cannot get resource \"services/proxy\" in API group \"\" in the namespace \"{ns}\"");
+            forbidden["details"] = new JsonObject { ["name"] = name, ["kind"] = "services" };
+            await WriteJsonAsync(context, 403, forbidden);
+            return;
+        }
+
+        if (context.Request.Method != "GET")
+        {
+            await WriteJsonAsync(context, 405, FakeStatus.Create(405, "MethodNotAllowed", $"the fake proxies GET only, not {context.Request.Method}"));
+            return;
+        }
+
+        var service = Store.Get(FakeResource.Services, ns, name);
+        if (service is null)
+        {
+            await WriteJsonAsync(context, 404, FakeStatus.NotFound(FakeResource.Services, name));
+            return;
+        }
+
+        var ports = service["spec"]?["ports"]?.AsArray() ?? [];
+        if (port is not null && !ports.Any(p => p?["name"]?.GetValue<string>() == port || p?["port"]?.ToJsonString() == port))
+        {
+            await WriteJsonAsync(context, 503, FakeStatus.Create(503, "ServiceUnavailable", $"no endpoints available for service \"{nameAndPort}\""));
+            return;
+        }
+
+        var selector = service["spec"]?["selector"] as JsonObject ?? [];
+        var podSelector = LabelSelector.Parse(string.Join(",", selector.Select(l => $"{l.Key}={l.Value?.GetValue<string>()}")));
+        var ready = selector.Count > 0 && Store.List(FakeResource.Pods, ns, podSelector).Items.Any(p =>
+            p["metadata"]?["deletionTimestamp"] is null
+            && (p["status"]?["conditions"]?.AsArray() ?? []).Any(c => c?["type"]?.GetValue<string>() == "Ready" && c?["status"]?.GetValue<string>() == "True"));
+        if (!ready || HoldServiceEndpoints)
+        {
+            await WriteJsonAsync(context, 503, FakeStatus.Create(503, "ServiceUnavailable", $"no endpoints available for service \"{name}\""));
+            return;
+        }
+
+        if (!ProxyBackends.TryGetValue((ns, name), out var backend))
+        {
+            await WriteJsonAsync(context, 503, FakeStatus.Create(503, "ServiceUnavailable",
+                $"error trying to reach service: dial tcp 10.244.0.17:{port ?? "80"}: connect: connection refused"));
+            return;
+        }
+
+        using var answer = await _proxyClient.GetAsync(new Uri(backend, path + context.Request.QueryString), context.RequestAborted);
+        context.Response.StatusCode = (int)answer.StatusCode;
+        if (answer.Content.Headers.ContentType is { } contentType)
+        {
+            context.Response.ContentType = contentType.ToString();
+        }
+
+        await answer.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+    }
+
+    private bool TakeThrottle(string plural)
+    {
+        var taken = false;
+        _throttled.AddOrUpdate(plural, 0, (_, n) =>
+        {
+            taken = n > 0;
+            return Math.Max(0, n - 1);
+        });
+        return taken;
+    }
+
+    private static async Task WriteTooManyRequestsAsync(HttpContext context)
+    {
+        // API priority and fairness rejects with 429 and asks the client to come back after Retry-After seconds.
+        context.Response.Headers.RetryAfter = "1";
+        var status = FakeStatus.Create(429, "TooManyRequests", "Too many requests, please try again later.");
+        status["details"] = new JsonObject { ["retryAfterSeconds"] = 1 };
+        await WriteJsonAsync(context, 429, status);
     }
 
     private static JsonObject ScaleOf(JsonObject obj)
@@ -408,4 +552,20 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
         await context.Response.WriteAsync(line.ToJsonString() + "\n");
         await context.Response.Body.FlushAsync();
     }
+}
+
+/// <summary>How the fake's pods/log requests fail.</summary>
+public enum PodLogFailure
+{
+    /// <summary>Logs are served normally.</summary>
+    None,
+
+    /// <summary>500: the API server cannot reach the kubelet of the pod's node.</summary>
+    KubeletUnreachable,
+
+    /// <summary>400: the container never started ("is waiting to start: ContainerCreating").</summary>
+    ContainerNotStarted,
+
+    /// <summary>The request is accepted and never answered (a hung kubelet connection).</summary>
+    NoAnswer,
 }
