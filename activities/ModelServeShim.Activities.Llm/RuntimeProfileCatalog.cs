@@ -85,8 +85,8 @@ public sealed partial class RuntimeProfileCatalog
         new(
             "sglang",
             ["safetensors"],
-            "lmsysorg/sglang:v0.5.3",
-            "lmsysorg/sglang:v0.5.3",
+            "lmsysorg/sglang:v0.5.19-cu129",
+            "lmsysorg/sglang:v0.5.19-cu129",
             ["python3", "-m", "sglang.launch_server"],
             ["--model-path", "{{ modelFile }}", "--served-model-name", "{{ servedModelName }}", "--tp", "{{ tensorParallelSize }}",
              "--context-length", "{{ contextLength }}", "--host", "0.0.0.0", "--port", "{{ port }}"],
