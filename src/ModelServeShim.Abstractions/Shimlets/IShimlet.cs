@@ -22,8 +22,11 @@ public interface IShimlet
     Task<ShimletStatus> GetStatusAsync(ServiceTarget target, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Yields the status now and again whenever it may have changed, until cancelled. The default polls
-    /// <see cref="GetStatusAsync"/>; environments with change notifications (Kubernetes watches) override it.
+    /// Yields the status now and again whenever it may have changed, until cancelled. The default reads
+    /// <see cref="GetStatusAsync"/> on a <see cref="ProbeBackoff"/> schedule: <see cref="DefaultWatchInitialInterval"/>
+    /// after a read that changed the phase, reason or replica counts, doubling up to <see cref="DefaultWatchMaxInterval"/>
+    /// while nothing changes, so a change soon after a deploy is seen within tens of milliseconds without a fast poll
+    /// forever. Environments with change notifications (Kubernetes watches, the local shimlet's supervisors) override it.
     /// </summary>
     async IAsyncEnumerable<ShimletStatus> WatchStatusAsync(
         ServiceTarget target,
@@ -31,12 +34,27 @@ public interface IShimlet
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
+        var backoff = new ProbeBackoff(DefaultWatchInitialInterval, DefaultWatchMaxInterval);
+        ShimletStatus? last = null;
         while (!cancellationToken.IsCancellationRequested)
         {
-            yield return await GetStatusAsync(target, cancellationToken).ConfigureAwait(false);
-            await Task.Delay(TimeSpan.FromSeconds(1), timeProvider, cancellationToken).ConfigureAwait(false);
+            var status = await GetStatusAsync(target, cancellationToken).ConfigureAwait(false);
+            if (!ShimletStatus.SameState(status, last))
+            {
+                backoff.Reset();
+            }
+
+            last = status;
+            yield return status;
+            await Task.Delay(backoff.Next(), timeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The default watch's first wait after a change: 50 ms.</summary>
+    static TimeSpan DefaultWatchInitialInterval => TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The default watch's longest wait between reads: 1 s (its fixed poll interval before backoff).</summary>
+    static TimeSpan DefaultWatchMaxInterval => TimeSpan.FromSeconds(1);
 
     /// <summary>Sets the number of replicas.</summary>
     Task ScaleAsync(ServiceTarget target, int replicas, CancellationToken cancellationToken);
