@@ -213,8 +213,8 @@ public sealed class LocalShimlet : IShimlet, IAsyncDisposable
     /// Yields the status now and whenever its state (phase, reason, replica counts, endpoint) changes, until cancelled.
     /// It reads the status again when a supervisor or an apply, scale or delete signals a change, and otherwise on a
     /// <see cref="ProbeBackoff"/> schedule (<see cref="LocalShimletOptions.ReadinessProbeInitialInterval"/> after a
-    /// change, growing to <see cref="LocalShimletOptions.ReadinessProbeMaxInterval"/>) for what no signal reports, such
-    /// as a ready replica that stops answering or a startup timeout passing.
+    /// change, growing to <see cref="LocalShimletOptions.PollInterval"/>) for what no signal reports, such as a ready
+    /// replica that stops answering or a startup timeout passing.
     /// </summary>
     public async IAsyncEnumerable<ShimletStatus> WatchStatusAsync(
         ServiceTarget target,
@@ -223,7 +223,8 @@ public sealed class LocalShimlet : IShimlet, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(timeProvider);
-        var backoff = new ProbeBackoff(_options.ReadinessProbeInitialInterval, _options.ReadinessProbeMaxInterval, _options.ReadinessProbeBackoffMultiplier);
+        var fallbackMax = _options.PollInterval > _options.ReadinessProbeInitialInterval ? _options.PollInterval : _options.ReadinessProbeInitialInterval;
+        var backoff = new ProbeBackoff(_options.ReadinessProbeInitialInterval, fallbackMax, _options.ReadinessProbeBackoffMultiplier);
         ShimletStatus? last = null;
         while (true)
         {
