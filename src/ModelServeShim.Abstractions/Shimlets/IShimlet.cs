@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace ModelServeShim.Abstractions.Shimlets;
 
 /// <summary>
@@ -26,29 +24,14 @@ public interface IShimlet
     /// <see cref="GetStatusAsync"/> on a <see cref="ProbeBackoff"/> schedule: <see cref="DefaultWatchInitialInterval"/>
     /// after a read that changed the phase, reason or replica counts, doubling up to <see cref="DefaultWatchMaxInterval"/>
     /// while nothing changes, so a change soon after a deploy is seen within tens of milliseconds without a fast poll
-    /// forever. Environments with change notifications (Kubernetes watches, the local shimlet's supervisors) override it.
+    /// forever (<see cref="ShimletWatch.ReadOnBackoffAsync"/>). Environments with change notifications (Kubernetes
+    /// watches, the local shimlet's supervisors) override it; others may override it to choose their own schedule.
     /// </summary>
-    async IAsyncEnumerable<ShimletStatus> WatchStatusAsync(
+    IAsyncEnumerable<ShimletStatus> WatchStatusAsync(
         ServiceTarget target,
         TimeProvider timeProvider,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(timeProvider);
-        var backoff = new ProbeBackoff(DefaultWatchInitialInterval, DefaultWatchMaxInterval);
-        ShimletStatus? last = null;
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            var status = await GetStatusAsync(target, cancellationToken).ConfigureAwait(false);
-            if (!ShimletStatus.SameState(status, last))
-            {
-                backoff.Reset();
-            }
-
-            last = status;
-            yield return status;
-            await Task.Delay(backoff.Next(), timeProvider, cancellationToken).ConfigureAwait(false);
-        }
-    }
+        CancellationToken cancellationToken) =>
+        ShimletWatch.ReadOnBackoffAsync(this, target, timeProvider, new ProbeBackoff(DefaultWatchInitialInterval, DefaultWatchMaxInterval), cancellationToken);
 
     /// <summary>The default watch's first wait after a change: 50 ms.</summary>
     static TimeSpan DefaultWatchInitialInterval => TimeSpan.FromMilliseconds(50);
