@@ -89,6 +89,7 @@ public sealed class HealthCheckActivity(
         Task<bool>? next = null;
         ShimletStatus? current = null;
         string? lastProbe = null;
+        var probeBackoff = new ProbeBackoff(options.Value.ProbeInitialInterval, options.Value.ProbeInterval, options.Value.ProbeBackoffMultiplier);
         try
         {
             next = statuses.MoveNextAsync().AsTask();
@@ -117,8 +118,8 @@ public sealed class HealthCheckActivity(
                         lastProbe = probe;
                     }
 
-                    // Probe again after the interval, or sooner if the status changes.
-                    var delay = Task.Delay(options.Value.ProbeInterval, context.TimeProvider, token);
+                    // Probe again after the next backoff wait (50 ms, doubling up to the interval), or sooner if the status changes.
+                    var delay = Task.Delay(probeBackoff.Next(), context.TimeProvider, token);
                     if (await Task.WhenAny(next, delay) == delay)
                     {
                         await delay;
@@ -138,6 +139,7 @@ public sealed class HealthCheckActivity(
                 if (status != current)
                 {
                     context.Log(LogLevel.Information, $"Status: {Describe(status)}", StatusProperties(status));
+                    probeBackoff.Reset();
                 }
 
                 current = status;

@@ -12,7 +12,8 @@ namespace ModelServeShim.Activities.Llm;
 public static class LlmPipelineServiceCollectionExtensions
 {
     /// <summary>
-    /// Binds and validates (at start) <see cref="ModelStorageOptions"/> (<c>Models</c>), the accelerator list
+    /// Binds and validates (at start) <see cref="ModelStorageOptions"/> (<c>Models</c>), <see cref="MemoryEstimateOptions"/>
+    /// (<c>Models:MemoryEstimate</c>), the accelerator list
     /// (<c>Accelerators</c>), <see cref="RuntimeOptions"/> (<c>Runtimes</c>) and <see cref="HealthCheckOptions"/>
     /// (<c>HealthCheck</c>) from the configuration root, and registers the <see cref="ModelPathResolver"/>, the
     /// <see cref="AcceleratorCatalog"/>, the <see cref="RuntimeProfileCatalog"/>, the health check's HTTP client and,
@@ -30,6 +31,11 @@ public static class LlmPipelineServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelStorageOptions>, ModelStorageOptionsValidator>());
+
+        services.AddOptions<MemoryEstimateOptions>()
+            .Bind(configuration.GetSection(MemoryEstimateOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
 
         services.AddOptions<AcceleratorCatalogOptions>()
             .Configure(o => configuration.GetSection(AcceleratorCatalogOptions.SectionName).Bind(o.Entries))

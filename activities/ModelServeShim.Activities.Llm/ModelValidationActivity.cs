@@ -19,12 +19,13 @@ namespace ModelServeShim.Activities.Llm;
 [Output("modelPath", "string", Description = "The canonical model path (inside a model root).")]
 [Output("format", "string", Description = "gguf or safetensors.")]
 [Output("facts", "object", Description = "architecture, parameterCount, dataType, contextLength, layers, attentionHeads, kvHeads, headDim, weightBytes, files, tokenizerFiles.")]
-[Output("memory", "object", Description = "weightsBytes, kvCacheBytesPerToken, kvCacheBytes, overheadBytes, totalBytes, availableBytes, fits, contextLength (availableBytes and fits are null without accelerators).")]
+[Output("memory", "object", Description = "weightsBytes, kvCacheBytesPerToken, kvCacheBytes, activationBytes, overheadBytes, totalBytes, availableBytes, fits, contextLength (availableBytes and fits are null without accelerators).")]
 [Output("contextLength", "integer", Description = "The context length chosen: the requested one, else the model's.")]
 public sealed class ModelValidationActivity(
     ModelPathResolver paths,
     AcceleratorCatalog accelerators,
-    IOptions<ModelStorageOptions> storage) : Activity
+    IOptions<ModelStorageOptions> storage,
+    IOptions<MemoryEstimateOptions> memoryEstimate) : Activity
 {
     /// <summary>The activity type name.</summary>
     public const string TypeName = "ModelServeShim.Llm.ModelValidation";
@@ -305,7 +306,7 @@ public sealed class ModelValidationActivity(
         if (AcceleratorCount == 0 || accelerator is null)
         {
             // CPU: no device overhead, nothing to compare against.
-            var estimate = MemoryEstimator.Estimate(facts, contextLength, ConcurrentSequences, 1, MemoryEstimateOptions.Default with { OverheadBytesPerAccelerator = 0 });
+            var estimate = MemoryEstimator.Estimate(facts, contextLength, ConcurrentSequences, 1, memoryEstimate.Value with { OverheadBytesPerAccelerator = 0 });
             context.Log(LogLevel.Information, $"No accelerators requested: skipping the fit check; estimated {Gb(estimate.TotalBytes)} of memory", new Dictionary<string, object?>
             {
                 ["totalBytes"] = estimate.TotalBytes,
@@ -314,7 +315,7 @@ public sealed class ModelValidationActivity(
             return MemoryJson(estimate, contextLength, available: null, fits: null);
         }
 
-        var fit = FitCheck.Check(facts, accelerator, AcceleratorCount, contextLength, ConcurrentSequences);
+        var fit = FitCheck.Check(facts, accelerator, AcceleratorCount, contextLength, ConcurrentSequences, memoryEstimate.Value);
         var details = new Dictionary<string, object?>
         {
             ["accelerator"] = accelerator.Name,
@@ -334,7 +335,7 @@ public sealed class ModelValidationActivity(
                 : $"on {AcceleratorCount} × {accelerator.Name} not even the weights fit";
             string moreDevices = fit.MinAcceleratorCount is { } min
                 ? $"at {contextLength.ToString(CultureInfo.InvariantCulture)} tokens it needs {min.ToString(CultureInfo.InvariantCulture)} × {accelerator.Name}"
-                : $"no number of {accelerator.Name} fits it (the fixed per-device overhead exceeds one device's memory)";
+                : $"no number of {accelerator.Name} fits it (the fixed per-device overhead and prefill activations exceed one device's memory)";
             throw StepJournal.Fail(context, LlmErrorTypes.InsufficientAcceleratorMemory,
                 $"The model needs {Gb(fit.RequiredBytes)} but {AcceleratorCount} × {accelerator.Name} have {Gb(fit.AvailableBytes)}: short by {Gb(fit.ExceedsByBytes)} ({fit.ExceedsByBytes.ToString(CultureInfo.InvariantCulture)} bytes) at {contextLength.ToString(CultureInfo.InvariantCulture)} tokens × {ConcurrentSequences.ToString(CultureInfo.InvariantCulture)} sequence(s). What would fit: {atThisCount}; {moreDevices}.",
                 retryable: false, details);
@@ -349,6 +350,7 @@ public sealed class ModelValidationActivity(
         ["weightsBytes"] = estimate.WeightBytes,
         ["kvCacheBytesPerToken"] = estimate.KvCacheBytesPerToken,
         ["kvCacheBytes"] = estimate.KvCacheBytes,
+        ["activationBytes"] = estimate.ActivationBytes,
         ["overheadBytes"] = estimate.OverheadBytes,
         ["totalBytes"] = estimate.TotalBytes,
         ["availableBytes"] = available,

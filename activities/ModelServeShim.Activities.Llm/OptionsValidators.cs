@@ -107,6 +107,16 @@ internal sealed class HealthCheckOptionsValidator : IValidateOptions<HealthCheck
             errors.Add($"{HealthCheckOptions.SectionName}:ProbeTimeout must be positive (e.g. 00:00:10).");
         }
 
+        if (options.ProbeInitialInterval <= TimeSpan.Zero || options.ProbeInitialInterval > options.ProbeInterval)
+        {
+            errors.Add($"{HealthCheckOptions.SectionName}:ProbeInitialInterval must be positive and not longer than :ProbeInterval (e.g. 00:00:00.050).");
+        }
+
+        if (!(options.ProbeBackoffMultiplier >= 1) || double.IsInfinity(options.ProbeBackoffMultiplier))
+        {
+            errors.Add($"{HealthCheckOptions.SectionName}:ProbeBackoffMultiplier must be a number of at least 1 (e.g. 2).");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

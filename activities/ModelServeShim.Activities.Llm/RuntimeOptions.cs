@@ -87,8 +87,21 @@ public sealed class HealthCheckOptions
     /// <summary>The configuration section.</summary>
     public const string SectionName = "HealthCheck";
 
-    /// <summary>Wait between HTTP probes while the environment says Running but the service does not answer yet. Default 5 s.</summary>
+    /// <summary>
+    /// Longest wait between HTTP probes while the environment says Running but the service does not answer yet. The
+    /// waits start at <see cref="ProbeInitialInterval"/> and grow by <see cref="ProbeBackoffMultiplier"/> up to this.
+    /// Default 5 s.
+    /// </summary>
     public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// First wait before probing again after a probe failed (and again after each status change), so a runtime that
+    /// answers shortly after the environment calls it Running is noticed within tens of milliseconds. Default 50 ms.
+    /// </summary>
+    public TimeSpan ProbeInitialInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Factor between consecutive probe waits, from <see cref="ProbeInitialInterval"/> up to <see cref="ProbeInterval"/>. Default 2.</summary>
+    public double ProbeBackoffMultiplier { get; set; } = 2;
 
     /// <summary>Timeout of one HTTP probe. Default 10 s.</summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -52,6 +52,11 @@ public sealed partial class DockerShimlet : IShimlet
             throw new ValidationException($"Shimlets:Docker:Endpoint '{options.Endpoint}' is not an absolute URI (e.g. unix:///var/run/docker.sock).");
         }
 
+        if (options.StatusReadMaxInterval < options.StatusReadInitialInterval)
+        {
+            throw new ValidationException("Shimlets:Docker:StatusReadMaxInterval must not be shorter than :StatusReadInitialInterval.");
+        }
+
         _options = options;
         _logger = logger;
         _docker = new DockerClientConfiguration(endpoint).CreateClient();
@@ -60,6 +65,15 @@ public sealed partial class DockerShimlet : IShimlet
 
     /// <inheritdoc />
     public string Name => "docker";
+
+    /// <summary>
+    /// Yields the status now and after each read on a backoff: <see cref="DockerShimletOptions.StatusReadInitialInterval"/>
+    /// after a change, doubling up to <see cref="DockerShimletOptions.StatusReadMaxInterval"/> (Docker has no readiness
+    /// events for a health path it does not know, so reads stay the way to notice it).
+    /// </summary>
+    public IAsyncEnumerable<ShimletStatus> WatchStatusAsync(ServiceTarget target, TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        ShimletWatch.ReadOnBackoffAsync(this, target, timeProvider,
+            new ProbeBackoff(_options.StatusReadInitialInterval, _options.StatusReadMaxInterval), cancellationToken);
 
     /// <inheritdoc />
     public async Task<ApplyResult> ApplyAsync(DeploymentSpec spec, CancellationToken cancellationToken)

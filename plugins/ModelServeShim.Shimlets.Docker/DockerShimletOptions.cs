@@ -38,6 +38,21 @@ public sealed class DockerShimletOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// First wait of a status watch after a read that changed the status (a deploy, a container becoming healthy). Each
+    /// read inspects the containers and probes the health path. Default 50 ms.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan StatusReadInitialInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// Longest wait between a status watch's reads while nothing changes (the waits double from
+    /// <see cref="StatusReadInitialInterval"/>). A runtime that loads longer is noticed about half this late on
+    /// average. Default 200 ms; not shorter than the initial interval.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan StatusReadMaxInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
     /// <summary>Log lines attached to a crash-loop status message. Default 20.</summary>
     [Range(0, 1000)]
     public int CrashLogLines { get; set; } = 20;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,9 @@ namespace ModelServeShim.Shimlets.Local;
 /// <summary>
 /// The built-in local shimlet (<c>--shimlet=local</c>): runs the serving runtime as child processes on this machine,
 /// one per replica, each on its own port on 127.0.0.1, restarted with backoff when they crash. A record per service in
-/// the state directory lets a restarted orchestrator adopt the processes that still run.
+/// the state directory lets a restarted orchestrator adopt the processes that still run. Its status watch is driven by
+/// the replica supervisors: they probe a starting replica on a short, growing schedule and signal when it first answers
+/// (or exits), so the watch yields the new status at once.
 /// </summary>
 public sealed class LocalShimlet : IShimlet, IAsyncDisposable
 {
@@ -23,6 +26,7 @@ public sealed class LocalShimlet : IShimlet, IAsyncDisposable
     private readonly ConcurrentDictionary<string, LocalService> _services = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _serviceLocks = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _recoveryLock = new(1, 1);
+    private readonly StatusSignal _statusChanged = new();
     private readonly HttpClient _http;
     private bool _recovered;
     private long _logSequence;
@@ -133,6 +137,7 @@ public sealed class LocalShimlet : IShimlet, IAsyncDisposable
             }
 
             service.Persist();
+            _statusChanged.Notify();
             var ids = service.Replicas.Select(r => ResourceId(spec.ServiceId, r.Index)).ToList();
             _logger.LogInformation("Applied service {ServiceId}: {Replicas} replica(s) of {Executable} (changed: {Changed})", spec.ServiceId, ids.Count, executable, changed);
             return new ApplyResult(ids, changed);
@@ -204,6 +209,41 @@ public sealed class LocalShimlet : IShimlet, IAsyncDisposable
         };
     }
 
+    /// <summary>
+    /// Yields the status now and whenever its state (phase, reason, replica counts, endpoint) changes, until cancelled.
+    /// It reads the status again when a supervisor or an apply, scale or delete signals a change, and otherwise on a
+    /// <see cref="ProbeBackoff"/> schedule (<see cref="LocalShimletOptions.ReadinessProbeInitialInterval"/> after a
+    /// change, growing to <see cref="LocalShimletOptions.PollInterval"/>) for what no signal reports, such as a ready
+    /// replica that stops answering or a startup timeout passing.
+    /// </summary>
+    public async IAsyncEnumerable<ShimletStatus> WatchStatusAsync(
+        ServiceTarget target,
+        TimeProvider timeProvider,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        var fallbackMax = _options.PollInterval > _options.ReadinessProbeInitialInterval ? _options.PollInterval : _options.ReadinessProbeInitialInterval;
+        var backoff = new ProbeBackoff(_options.ReadinessProbeInitialInterval, fallbackMax, _options.ReadinessProbeBackoffMultiplier);
+        ShimletStatus? last = null;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var changed = _statusChanged.Next; // before the read: a change during it wakes the next wait
+            var status = await GetStatusAsync(target, cancellationToken);
+            if (last is null || !ShimletStatus.SameState(status, last))
+            {
+                backoff.Reset();
+                last = status;
+                yield return status;
+            }
+
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            await Task.WhenAny(Task.Delay(backoff.Next(), timeProvider, wait.Token), changed);
+            await wait.CancelAsync();
+        }
+    }
+
     /// <inheritdoc />
     public async Task ScaleAsync(ServiceTarget target, int replicas, CancellationToken cancellationToken)
     {
@@ -227,6 +267,7 @@ public sealed class LocalShimlet : IShimlet, IAsyncDisposable
             service.Spec = service.Spec with { Replicas = replicas };
             await ScaleCoreAsync(service, replicas, cancellationToken);
             service.Persist();
+            _statusChanged.Notify();
         }
         finally
         {
@@ -254,6 +295,7 @@ public sealed class LocalShimlet : IShimlet, IAsyncDisposable
                     await replica.DisposeAsync();
                 }
 
+                _statusChanged.Notify();
                 _logger.LogInformation("Deleted service {ServiceId}: stopped {Replicas} replica(s); logs kept in {LogDirectory}",
                     target.ServiceId, replicas.Count, LocalService.LogDirectory(directory));
             }
@@ -389,7 +431,14 @@ public sealed class LocalShimlet : IShimlet, IAsyncDisposable
 
     private ReplicaSupervisor NewReplica(LocalService service, int index, int port) =>
         new(service.ServiceId, index, port, service.Plan, _options, _time, _logger,
-            () => Interlocked.Increment(ref _logSequence), service.Persist);
+            () => Interlocked.Increment(ref _logSequence),
+            changed: () =>
+            {
+                service.Persist();
+                _statusChanged.Notify();
+            },
+            probe: (replicaPort, cancellationToken) => ProbeAsync(replicaPort, service.Spec.HealthPath, cancellationToken),
+            readinessChanged: _statusChanged.Notify);
 
     private HashSet<int> ReservedPorts() =>
         [.. _services.Values.SelectMany(s => s.Replicas).Select(r => r.Port)];

@@ -63,9 +63,34 @@ public sealed class LocalShimletOptions
     [Range(0, 1000)]
     public int CrashLogTailLines { get; set; } = 20;
 
-    /// <summary>How often each replica's process is checked and its log read. Default 500 ms.</summary>
+    /// <summary>
+    /// How often each replica's process is checked and its log read (a child's exit is noticed at once regardless), and
+    /// the longest wait between a status watch's fallback reads. Default 500 ms.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Wait from a replica's process start to its supervisor's first readiness probe (GET of the health path), and the
+    /// first wait of a status watch's fallback reads after a change. Later probe waits grow by
+    /// <see cref="ReadinessProbeBackoffMultiplier"/> up to <see cref="ReadinessProbeMaxInterval"/>. When the probe first
+    /// answers 200 the supervisor signals the change, so a watch yields Running at once instead of at its next read.
+    /// Default 50 ms.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan ReadinessProbeInitialInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// Longest wait between readiness probes of a starting replica. It bounds how late readiness is noticed: a runtime
+    /// that loads for longer than a few probes becomes ready at a random point of a wait, so it is noticed half this
+    /// late on average. A probe of 127.0.0.1 costs a fraction of a millisecond, so the default is short: 100 ms.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan ReadinessProbeMaxInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Factor between consecutive readiness probe waits. Default 2.</summary>
+    [Range(1.0, 10.0)]
+    public double ReadinessProbeBackoffMultiplier { get; set; } = 2.0;
 
     /// <summary>Timeout of one health request to a replica. Default 2 seconds.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]

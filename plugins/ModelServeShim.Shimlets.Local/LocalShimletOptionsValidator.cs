@@ -28,6 +28,11 @@ public sealed class LocalShimletOptionsValidator : IValidateOptions<LocalShimlet
             failures.Add($"{Section}:RestartMaxDelay must not be shorter than :RestartInitialDelay.");
         }
 
+        if (options.ReadinessProbeMaxInterval < options.ReadinessProbeInitialInterval)
+        {
+            failures.Add($"{Section}:ReadinessProbeMaxInterval must not be shorter than :ReadinessProbeInitialInterval.");
+        }
+
         if (!OperatingSystem.IsLinux())
         {
             failures.Add($"{Section}: the local shimlet needs Linux (it reads /proc to re-adopt processes).");

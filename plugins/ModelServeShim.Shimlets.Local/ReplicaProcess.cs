@@ -13,6 +13,7 @@ internal sealed class ReplicaProcess : IDisposable
     private static readonly TimeSpan PollStep = TimeSpan.FromMilliseconds(50);
 
     private readonly Process? _child;
+    private Task? _exited;
 
     private ReplicaProcess(Process? child, int pid, ulong startTime)
     {
@@ -43,6 +44,12 @@ internal sealed class ReplicaProcess : IDisposable
             return ProcFs.ReadStat(Pid) is not { IsDead: false } stat || stat.StartTime != StartTime;
         }
     }
+
+    /// <summary>
+    /// Completes when a child process exits; never for an adopted process (not our child: <see cref="HasExited"/>
+    /// reads procfs on each supervisor poll instead).
+    /// </summary>
+    public Task Exited => _exited ??= _child is null ? new TaskCompletionSource().Task : _child.WaitForExitAsync();
 
     /// <summary>The exit code of an ended child; null for an adopted process or one still running.</summary>
     public int? ExitCode => _child is { HasExited: true } ? _child.ExitCode : null;

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Microsoft.Extensions.Logging;
 using ModelServeShim.Abstractions.Activities;
+using ModelServeShim.Abstractions.Shimlets;
 
 namespace ModelServeShim.Shimlets.Local;
 
@@ -30,11 +31,14 @@ internal sealed record ReplicaSnapshot(
     int Restarts,
     int CrashesInWindow,
     DateTimeOffset? NextStartAt,
-    string? LastError);
+    string? LastError,
+    bool Ready);
 
 /// <summary>
-/// Keeps one replica's process running: checks it every poll interval, reads its log, and restarts it after a crash
-/// with exponential backoff until too many crashes fall within the restart window (crash loop).
+/// Keeps one replica's process running: checks it every poll interval (and at once when a child process exits), reads
+/// its log, and restarts it after a crash with exponential backoff until too many crashes fall within the restart
+/// window (crash loop). While a started process is not ready yet it probes the health path on a short, growing
+/// schedule and signals the moment it first answers, so a status watch need not poll for it.
 /// </summary>
 internal sealed class ReplicaSupervisor : IAsyncDisposable
 {
@@ -46,6 +50,9 @@ internal sealed class ReplicaSupervisor : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly string _serviceId;
     private readonly Action _changed;
+    private readonly Action _readinessChanged;
+    private readonly Func<int, CancellationToken, Task<bool>> _probe;
+    private readonly ProbeBackoff _readinessBackoff;
     private readonly CancellationTokenSource _stopLoop = new();
 
     private ReplicaProcess? _process;
@@ -57,10 +64,18 @@ internal sealed class ReplicaSupervisor : IAsyncDisposable
     private DateTimeOffset _nextStartAt;
     private string? _lastError;
     private int _restarts;
+    private bool _ready;
+    private DateTimeOffset _nextReadinessProbeAt;
     private Task? _loop;
 
+    /// <summary>
+    /// A supervisor for one replica. <paramref name="changed"/> is called after the process started, exited or was
+    /// restarted (persist and signal); <paramref name="probe"/> tells whether the replica on a port answers its health
+    /// path with 200; <paramref name="readinessChanged"/> is called when a probe first finds the current process ready.
+    /// </summary>
     public ReplicaSupervisor(string serviceId, int index, int port, LaunchPlan plan, LocalShimletOptions options,
-        TimeProvider time, ILogger logger, Func<long> nextLogSequence, Action changed)
+        TimeProvider time, ILogger logger, Func<long> nextLogSequence, Action changed,
+        Func<int, CancellationToken, Task<bool>> probe, Action readinessChanged)
     {
         _serviceId = serviceId;
         Index = index;
@@ -70,6 +85,9 @@ internal sealed class ReplicaSupervisor : IAsyncDisposable
         _time = time;
         _logger = logger;
         _changed = changed;
+        _probe = probe;
+        _readinessChanged = readinessChanged;
+        _readinessBackoff = new ProbeBackoff(options.ReadinessProbeInitialInterval, options.ReadinessProbeMaxInterval, options.ReadinessProbeBackoffMultiplier);
         Log = new ReplicaLog(plan.LogPath(index), options, nextLogSequence);
     }
 
@@ -104,6 +122,7 @@ internal sealed class ReplicaSupervisor : IAsyncDisposable
             _state = ReplicaState.Running;
             _startedAt = record.StartedAt ?? _time.GetUtcNow();
             _observedCmdline = process.ReadCmdline();
+            ExpectReadiness();
         }
 
         Log.LoadExisting();
@@ -199,7 +218,7 @@ internal sealed class ReplicaSupervisor : IAsyncDisposable
         lock (_gate)
         {
             return new ReplicaSnapshot(Index, Port, _state, _process?.Pid, _process?.Adopted ?? false, _startedAt, _lastExitCode, _lastExitAt,
-                _restarts, _crashes.Count, _state == ReplicaState.BackingOff ? _nextStartAt : null, _lastError);
+                _restarts, _crashes.Count, _state == ReplicaState.BackingOff ? _nextStartAt : null, _lastError, _ready && _process is not null);
         }
     }
 
@@ -250,8 +269,78 @@ internal sealed class ReplicaSupervisor : IAsyncDisposable
                 _logger.LogWarning(e, "Supervising replica {Index} of {ServiceId} failed this round", Index, _serviceId);
             }
 
-            await Task.Delay(_options.PollInterval, _time, cancellationToken);
+            await ProbeReadinessIfDueAsync(cancellationToken);
+
+            // Sleep until the next poll or readiness probe, or until a child process exits.
+            Task? exited;
+            TimeSpan wait = _options.PollInterval;
+            lock (_gate)
+            {
+                exited = _process?.Exited is { IsCompleted: false } pending ? pending : null;
+                if (ReadinessPending)
+                {
+                    var untilProbe = _nextReadinessProbeAt - _time.GetUtcNow();
+                    wait = untilProbe < wait ? untilProbe : wait;
+                }
+            }
+
+            var delay = Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, _time, cancellationToken);
+            if (exited is not null)
+            {
+                await Task.WhenAny(delay, exited);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            else
+            {
+                await delay;
+            }
         }
+    }
+
+    /// <summary>A process runs that has not answered its health path yet. Caller holds the lock.</summary>
+    private bool ReadinessPending => _state == ReplicaState.Running && _process is not null && !_ready;
+
+    /// <summary>Starts the readiness schedule over for a new process. Caller holds the lock.</summary>
+    private void ExpectReadiness()
+    {
+        _ready = false;
+        _readinessBackoff.Reset();
+        _nextReadinessProbeAt = _time.GetUtcNow() + _readinessBackoff.Next();
+    }
+
+    /// <summary>Probes a starting process when its next probe is due; signals when it first answers.</summary>
+    private async Task ProbeReadinessIfDueAsync(CancellationToken cancellationToken)
+    {
+        ReplicaProcess? probed;
+        lock (_gate)
+        {
+            if (!ReadinessPending || _time.GetUtcNow() < _nextReadinessProbeAt)
+            {
+                return;
+            }
+
+            probed = _process;
+        }
+
+        var ready = await _probe(Port, cancellationToken);
+        lock (_gate)
+        {
+            if (!ReferenceEquals(probed, _process) || !ReadinessPending)
+            {
+                return; // restarted or stopped meanwhile: its own schedule applies
+            }
+
+            if (!ready)
+            {
+                _nextReadinessProbeAt = _time.GetUtcNow() + _readinessBackoff.Next();
+                return;
+            }
+
+            _ready = true;
+        }
+
+        _logger.LogInformation("Replica {Index} of {ServiceId} answers its health path on port {Port}", Index, _serviceId, Port);
+        _readinessChanged();
     }
 
     private void Tick()
@@ -352,6 +441,7 @@ internal sealed class ReplicaSupervisor : IAsyncDisposable
         _observedCmdline = null;
         _state = ReplicaState.Running;
         _startedAt = _time.GetUtcNow();
+        ExpectReadiness();
         if (restart)
         {
             _restarts++;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using ModelServeShim.Abstractions.Shimlets;
+using ModelServeShim.Models.Memory;
 using ModelServeShim.Workflows.Persistence;
 
 namespace ModelServeShim.Activities.Llm.Tests;
@@ -254,6 +255,8 @@ public class ConfigRenderingTests
     [InlineData("Runtimes:Profiles:new:Image", "x", "needs Formats, Image and Port")]
     [InlineData("Models:Roots:0", "relative/models", "Models:Roots:0")]
     [InlineData("Accelerators:0:MemoryGb", "0", "Accelerators:0:Name is required")]
+    [InlineData("Models:MemoryEstimate:PrefillChunkTokens", "0", "PrefillChunkTokens")]
+    [InlineData("Models:MemoryEstimate:PrefillActivationBytesPerTokenPair", "-1", "PrefillActivationBytesPerTokenPair")]
     public void BadConfiguration_FailsAtStartNamingTheKey(string key, string value, string expected)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
@@ -264,6 +267,7 @@ public class ConfigRenderingTests
             _ = services.GetRequiredService<IOptions<RuntimeOptions>>().Value;
             _ = services.GetRequiredService<IOptions<ModelStorageOptions>>().Value;
             _ = services.GetRequiredService<IOptions<AcceleratorCatalogOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<MemoryEstimateOptions>>().Value;
         });
 
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);

@@ -39,7 +39,8 @@ public class ModelValidationTests
         Assert.Equal(24_000_000_000L, (long)memory["availableBytes"]!);
         Assert.Equal(2L * 2 * 2 * 16 * 2, (long)memory["kvCacheBytesPerToken"]!);
         Assert.Equal((long)memory["kvCacheBytesPerToken"]! * 256, (long)memory["kvCacheBytes"]!);
-        Assert.Equal((long)memory["weightsBytes"]! + (long)memory["kvCacheBytes"]! + (long)memory["overheadBytes"]!, (long)memory["totalBytes"]!);
+        Assert.Equal(4L * 256 * 256, (long)memory["activationBytes"]!); // 4 bytes × min(8192-token chunk, 256) × 256 tokens
+        Assert.Equal((long)memory["weightsBytes"]! + (long)memory["kvCacheBytes"]! + (long)memory["activationBytes"]! + (long)memory["overheadBytes"]!, (long)memory["totalBytes"]!);
         Assert.Equal((long)facts["weightBytes"]!, (long)memory["weightsBytes"]!);
 
         var journal = (await h.GetJournalAsync(instance.Id)).Where(j => j.ActivityId == "step").ToList();
@@ -180,10 +181,13 @@ public class ModelValidationTests
     public async Task DoesNotFitAtRequestedContext_SaysWhichContextAndCountWouldFit()
     {
         // 1 GiB fixed overhead per device leaves ~6 MB of this 1.08 GB device; a 100k-token KV cache (25.6 MB) does not fit.
+        // The prefill activation term is turned off through configuration: at the default 4 bytes it alone would be
+        // 3.3 GB per device at 100k tokens, and no count of these devices would fit (that case has its own test).
         await using var h = await LlmHarness.StartAsync(new Dictionary<string, string?>
         {
             ["Accelerators:0:Name"] = "Small GPU",
             ["Accelerators:0:MemoryGb"] = "1.08",
+            ["Models:MemoryEstimate:PrefillActivationBytesPerTokenPair"] = "0",
         });
         await TestModels.WriteGgufAsync(h.ModelRoot);
         await h.SaveSingleStepAsync("validate", Type, new JsonObject { ["modelFile"] = "sample/sample-llama-f32.gguf", ["acceleratorType"] = "small gpu", ["acceleratorCount"] = 1, ["contextLength"] = 100_000 });

@@ -130,4 +130,13 @@ public sealed record ShimletStatus
     [JsonIgnore]
     public bool IsTerminalFailure => Reason is UnhealthyReason.ImageUnavailable or UnhealthyReason.CrashLoop
         or UnhealthyReason.Unschedulable or UnhealthyReason.InsufficientAccelerators or UnhealthyReason.Failed;
+
+    /// <summary>
+    /// Whether two statuses are in the same state: phase, reason, ready and desired replicas and endpoint (the message,
+    /// which may carry times or log lines, is not compared). Null equals only null.
+    /// </summary>
+    public static bool SameState(ShimletStatus? a, ShimletStatus? b) =>
+        a is null || b is null
+            ? a is null && b is null
+            : (a.Phase, a.Reason, a.ReadyReplicas, a.DesiredReplicas, a.Endpoint) == (b.Phase, b.Reason, b.ReadyReplicas, b.DesiredReplicas, b.Endpoint);
 }

@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace ModelServeShim.Abstractions.Shimlets;
 
 /// <summary>
@@ -22,21 +20,24 @@ public interface IShimlet
     Task<ShimletStatus> GetStatusAsync(ServiceTarget target, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Yields the status now and again whenever it may have changed, until cancelled. The default polls
-    /// <see cref="GetStatusAsync"/>; environments with change notifications (Kubernetes watches) override it.
+    /// Yields the status now and again whenever it may have changed, until cancelled. The default reads
+    /// <see cref="GetStatusAsync"/> on a <see cref="ProbeBackoff"/> schedule: <see cref="DefaultWatchInitialInterval"/>
+    /// after a read that changed the phase, reason or replica counts, doubling up to <see cref="DefaultWatchMaxInterval"/>
+    /// while nothing changes, so a change soon after a deploy is seen within tens of milliseconds without a fast poll
+    /// forever (<see cref="ShimletWatch.ReadOnBackoffAsync"/>). Environments with change notifications (Kubernetes
+    /// watches, the local shimlet's supervisors) override it; others may override it to choose their own schedule.
     /// </summary>
-    async IAsyncEnumerable<ShimletStatus> WatchStatusAsync(
+    IAsyncEnumerable<ShimletStatus> WatchStatusAsync(
         ServiceTarget target,
         TimeProvider timeProvider,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(timeProvider);
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            yield return await GetStatusAsync(target, cancellationToken).ConfigureAwait(false);
-            await Task.Delay(TimeSpan.FromSeconds(1), timeProvider, cancellationToken).ConfigureAwait(false);
-        }
-    }
+        CancellationToken cancellationToken) =>
+        ShimletWatch.ReadOnBackoffAsync(this, target, timeProvider, new ProbeBackoff(DefaultWatchInitialInterval, DefaultWatchMaxInterval), cancellationToken);
+
+    /// <summary>The default watch's first wait after a change: 50 ms.</summary>
+    static TimeSpan DefaultWatchInitialInterval => TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The default watch's longest wait between reads: 1 s (its fixed poll interval before backoff).</summary>
+    static TimeSpan DefaultWatchMaxInterval => TimeSpan.FromSeconds(1);
 
     /// <summary>Sets the number of replicas.</summary>
     Task ScaleAsync(ServiceTarget target, int replicas, CancellationToken cancellationToken);

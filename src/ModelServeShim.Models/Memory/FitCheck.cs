@@ -2,7 +2,8 @@ namespace ModelServeShim.Models.Memory;
 
 /// <summary>
 /// Checks an estimate against accelerator memory. Weights and KV cache are assumed split evenly across
-/// accelerators (tensor parallelism); the fixed overhead is paid on each device.
+/// accelerators (tensor parallelism); the fixed overhead and the prefill activations (the chunk × context
+/// attention mask is replicated, not split by heads) are paid on each device.
 /// </summary>
 public static class FitCheck
 {
@@ -34,7 +35,11 @@ public static class FitCheck
             estimate);
     }
 
-    /// <summary>Largest context whose estimate fits on <paramref name="count"/> devices (binary search: the estimate rounds, so no closed form is exact).</summary>
+    /// <summary>
+    /// Largest context whose estimate fits on <paramref name="count"/> devices. Binary search: the estimate grows
+    /// with the context but not linearly (the prefill activations are quadratic up to the prefill chunk, then linear)
+    /// and it rounds, so no closed form is exact.
+    /// </summary>
     private static int MaxContext(ModelFacts facts, AcceleratorSpec accelerator, int count, int sequences, MemoryEstimateOptions options)
     {
         long available = accelerator.MemoryBytes * count;
@@ -70,15 +75,16 @@ public static class FitCheck
 
     private static int? MinCount(ModelFacts facts, AcceleratorSpec accelerator, int context, int sequences, MemoryEstimateOptions options)
     {
-        // n devices fit when: fixed × n + (1 + fraction) × (weights + kv) ≤ memory × n.
-        long perDeviceFree = accelerator.MemoryBytes - options.OverheadBytesPerAccelerator;
+        // n devices fit when: (fixed + activations) × n + (1 + fraction) × (weights + kv) ≤ memory × n.
+        long perDevice = options.OverheadBytesPerAccelerator + MemoryEstimator.PrefillActivationBytesPerAccelerator(context, options);
+        long perDeviceFree = accelerator.MemoryBytes - perDevice;
         if (perDeviceFree <= 0)
         {
             return null;
         }
 
         var one = MemoryEstimator.Estimate(facts, context, sequences, 1, options);
-        long shared = one.TotalBytes - options.OverheadBytesPerAccelerator;
+        long shared = one.TotalBytes - perDevice;
         long n = Math.Max(1, (shared + perDeviceFree - 1) / perDeviceFree);
         while (n < int.MaxValue && MemoryEstimator.Estimate(facts, context, sequences, (int)n, options).TotalBytes > accelerator.MemoryBytes * n)
         {

@@ -8,7 +8,7 @@ namespace ModelServeShim.Models.Memory;
 /// <param name="AvailableBytes">Memory of all of them together.</param>
 /// <param name="ExceedsByBytes">RequiredBytes − AvailableBytes when it does not fit, else 0.</param>
 /// <param name="MaxContextLength">Largest context (tokens per sequence, at the requested concurrency) that fits on this count, capped at the model's own context length when known; 0 when not even the weights fit.</param>
-/// <param name="MinAcceleratorCount">Smallest number of these accelerators that fits the requested context; null when no count can (the fixed overhead alone exceeds one device).</param>
+/// <param name="MinAcceleratorCount">Smallest number of these accelerators that fits the requested context; null when no count can (the per-device fixed overhead and prefill activations alone exceed one device).</param>
 /// <param name="Estimate">The estimate behind <see cref="RequiredBytes"/>.</param>
 public sealed record FitResult(
     bool Fits,

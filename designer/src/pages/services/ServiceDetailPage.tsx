@@ -303,6 +303,7 @@ function ModelCard({ detail }: { detail: ServiceDetail }) {
   const parts = [
     ["weights", num(mem?.weightsBytes), "var(--accent)"],
     ["KV cache", num(mem?.kvCacheBytes), "var(--warn)"],
+    ["prefill activations", num(mem?.activationBytes), "var(--busy)"],
     ["overhead", num(mem?.overheadBytes), "var(--muted)"],
   ] as const;
   return (
