@@ -4,8 +4,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using ModelServeShim.Shimlets.Kubernetes;
 
-namespace ModelServeShim.Shimlets.Kubernetes.Tests.FakeApiServer;
+namespace ModelServeShim.Testing.Kubernetes;
 
 /// <summary>What the scripted controller makes of a workload's pods.</summary>
 public enum PodScenario
@@ -34,7 +35,7 @@ public enum PodScenario
 /// <c>spec.replicas</c> pods for every workload (one ReplicaSet level is skipped: pods are owned by the workload
 /// directly) and gives them the status its scenario prescribes, then writes the workload's status.
 /// </summary>
-internal sealed class FakeController : IAsyncDisposable
+public sealed class FakeController : IAsyncDisposable
 {
     // The scheduler's own wording for a one-node cluster, as a real kube-scheduler writes it into PodScheduled.
     public const string InsufficientGpuMessage = "0/1 nodes are available: 1 Insufficient nvidia.com/gpu.";
