@@ -55,6 +55,7 @@ public sealed class FakeController : IAsyncDisposable
     private readonly ConcurrentDictionary<string, PodScenario> _scenarios = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private volatile PodScenario _defaultScenario = PodScenario.Ready;
 
     public FakeController(FakeStore store, TimeProvider time)
     {
@@ -69,6 +70,16 @@ public sealed class FakeController : IAsyncDisposable
 
     /// <summary>Failures inside the controller (a test can assert there were none).</summary>
     public ConcurrentQueue<Exception> Errors { get; } = new();
+
+    /// <summary>
+    /// The scenario of workloads that <see cref="SetScenario"/> has not named, e.g. one a test learns the name of only
+    /// once it exists (the host names it after the service id it generates). Default <see cref="PodScenario.Ready"/>.
+    /// </summary>
+    public PodScenario DefaultScenario
+    {
+        get => _defaultScenario;
+        set => _defaultScenario = value;
+    }
 
     /// <summary>Sets the scenario for a workload's pods (by workload name) and reconciles it.</summary>
     public void SetScenario(string ns, string workloadName, PodScenario scenario)
@@ -175,7 +186,7 @@ public sealed class FakeController : IAsyncDisposable
         WriteWorkloadStatus(resource, ns, name, generation, replicas, ready: 0, hashValue);
         await Task.Delay(20, _stop.Token);
 
-        var scenario = _scenarios.GetValueOrDefault(name, PodScenario.Ready);
+        var scenario = _scenarios.GetValueOrDefault(name, DefaultScenario);
         var ready = 0;
         foreach (var podName in podNames)
         {
