@@ -13,7 +13,7 @@ namespace ModelServeShim.IntegrationTests.Kubernetes;
 /// Effects are asserted where they land: the service's state and last error, the pipeline's steps and journal, and
 /// the objects in the fake API server's store.
 /// </summary>
-public sealed class KubernetesQuickStartTests(KubernetesEndToEndFactory factory) : IClassFixture<KubernetesEndToEndFactory>, IAsyncLifetime
+public sealed class KubernetesQuickStartTests(KubernetesEndToEndFactory factory) : IClassFixture<KubernetesEndToEndFactory>, IDisposable
 {
     private const string Namespace = "default";
 
@@ -148,17 +148,14 @@ public sealed class KubernetesQuickStartTests(KubernetesEndToEndFactory factory)
         Assert.Empty(runtime.Requests);
     }
 
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    /// <summary>Every test starts from the fake's defaults: pods turn ready, logs and the proxy answer.</summary>
-    public Task DisposeAsync()
+    /// <summary>Puts the fake back to its defaults for the next test (pods turn ready, logs and the proxy answer).</summary>
+    public void Dispose()
     {
-        Assert.Empty(Server.Controller.Errors);
         Server.Controller.DefaultScenario = PodScenario.Ready;
         Server.PodLogFailure = PodLogFailure.None;
         Server.DenyServiceProxy = false;
         Server.HoldServiceEndpoints = false;
-        return Task.CompletedTask;
+        Assert.Empty(Server.Controller.Errors);
     }
 
     /// <summary>The brief's deploy body, with the 8B model inside the model root and the given accelerator.</summary>
