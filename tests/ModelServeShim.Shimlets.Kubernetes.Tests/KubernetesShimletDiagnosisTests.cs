@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using ModelServeShim.Abstractions.Activities;
 using ModelServeShim.Abstractions.Shimlets;
-using ModelServeShim.Shimlets.Kubernetes.Tests.FakeApiServer;
+using ModelServeShim.Testing.Kubernetes;
 
 namespace ModelServeShim.Shimlets.Kubernetes.Tests;
 

@@ -4,7 +4,7 @@ using k8s.Autorest;
 using k8s.Models;
 using ModelServeShim.Abstractions.Activities;
 using ModelServeShim.Abstractions.Shimlets;
-using ModelServeShim.Shimlets.Kubernetes.Tests.FakeApiServer;
+using ModelServeShim.Testing.Kubernetes;
 
 namespace ModelServeShim.Shimlets.Kubernetes.Tests;
 

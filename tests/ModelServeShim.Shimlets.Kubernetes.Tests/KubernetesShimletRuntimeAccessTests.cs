@@ -2,7 +2,7 @@ using System.Net;
 using ModelServeShim.Abstractions.Activities;
 using ModelServeShim.Abstractions.Shimlets;
 using ModelServeShim.Activities.Llm;
-using ModelServeShim.Shimlets.Kubernetes.Tests.FakeApiServer;
+using ModelServeShim.Testing.Kubernetes;
 
 namespace ModelServeShim.Shimlets.Kubernetes.Tests;
 

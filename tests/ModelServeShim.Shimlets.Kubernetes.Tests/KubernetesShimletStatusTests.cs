@@ -1,5 +1,5 @@
 using ModelServeShim.Abstractions.Shimlets;
-using ModelServeShim.Shimlets.Kubernetes.Tests.FakeApiServer;
+using ModelServeShim.Testing.Kubernetes;
 
 namespace ModelServeShim.Shimlets.Kubernetes.Tests;
 

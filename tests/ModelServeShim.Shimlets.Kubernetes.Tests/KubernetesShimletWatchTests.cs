@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using ModelServeShim.Abstractions.Shimlets;
-using ModelServeShim.Shimlets.Kubernetes.Tests.FakeApiServer;
+using ModelServeShim.Testing.Kubernetes;
 
 namespace ModelServeShim.Shimlets.Kubernetes.Tests;
 

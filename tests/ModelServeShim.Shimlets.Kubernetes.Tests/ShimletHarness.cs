@@ -2,7 +2,7 @@ using k8s;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using ModelServeShim.Abstractions.Shimlets;
-using ModelServeShim.Shimlets.Kubernetes.Tests.FakeApiServer;
+using ModelServeShim.Testing.Kubernetes;
 
 namespace ModelServeShim.Shimlets.Kubernetes.Tests;
 

@@ -1,7 +1,7 @@
-namespace ModelServeShim.Shimlets.Kubernetes.Tests.FakeApiServer;
+namespace ModelServeShim.Testing.Kubernetes;
 
 /// <summary>A resource type the fake API server serves.</summary>
-internal sealed record FakeResource(string Group, string Version, string Plural, string Kind)
+public sealed record FakeResource(string Group, string Version, string Plural, string Kind)
 {
     public static readonly FakeResource Pods = new(string.Empty, "v1", "pods", "Pod");
     public static readonly FakeResource Services = new(string.Empty, "v1", "services", "Service");

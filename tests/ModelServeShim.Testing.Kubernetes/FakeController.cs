@@ -4,8 +4,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using ModelServeShim.Shimlets.Kubernetes;
 
-namespace ModelServeShim.Shimlets.Kubernetes.Tests.FakeApiServer;
+namespace ModelServeShim.Testing.Kubernetes;
 
 /// <summary>What the scripted controller makes of a workload's pods.</summary>
 public enum PodScenario
@@ -34,7 +35,7 @@ public enum PodScenario
 /// <c>spec.replicas</c> pods for every workload (one ReplicaSet level is skipped: pods are owned by the workload
 /// directly) and gives them the status its scenario prescribes, then writes the workload's status.
 /// </summary>
-internal sealed class FakeController : IAsyncDisposable
+public sealed class FakeController : IAsyncDisposable
 {
     // The scheduler's own wording for a one-node cluster, as a real kube-scheduler writes it into PodScheduled.
     public const string InsufficientGpuMessage = "0/1 nodes are available: 1 Insufficient nvidia.com/gpu.";
@@ -54,6 +55,7 @@ internal sealed class FakeController : IAsyncDisposable
     private readonly ConcurrentDictionary<string, PodScenario> _scenarios = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private volatile PodScenario _defaultScenario = PodScenario.Ready;
 
     public FakeController(FakeStore store, TimeProvider time)
     {
@@ -68,6 +70,16 @@ internal sealed class FakeController : IAsyncDisposable
 
     /// <summary>Failures inside the controller (a test can assert there were none).</summary>
     public ConcurrentQueue<Exception> Errors { get; } = new();
+
+    /// <summary>
+    /// The scenario of workloads that <see cref="SetScenario"/> has not named, e.g. one a test learns the name of only
+    /// once it exists (the host names it after the service id it generates). Default <see cref="PodScenario.Ready"/>.
+    /// </summary>
+    public PodScenario DefaultScenario
+    {
+        get => _defaultScenario;
+        set => _defaultScenario = value;
+    }
 
     /// <summary>Sets the scenario for a workload's pods (by workload name) and reconciles it.</summary>
     public void SetScenario(string ns, string workloadName, PodScenario scenario)
@@ -174,7 +186,7 @@ internal sealed class FakeController : IAsyncDisposable
         WriteWorkloadStatus(resource, ns, name, generation, replicas, ready: 0, hashValue);
         await Task.Delay(20, _stop.Token);
 
-        var scenario = _scenarios.GetValueOrDefault(name, PodScenario.Ready);
+        var scenario = _scenarios.GetValueOrDefault(name, DefaultScenario);
         var ready = 0;
         foreach (var podName in podNames)
         {

@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace ModelServeShim.Shimlets.Kubernetes.Tests.FakeApiServer;
+namespace ModelServeShim.Testing.Kubernetes;
 
 /// <summary>
 /// A fake kube-apiserver on Kestrel (127.0.0.1, free port) serving pods, services, deployments and statefulsets
@@ -20,7 +20,7 @@ namespace ModelServeShim.Shimlets.Kubernetes.Tests.FakeApiServer;
 /// of the service is ready, then forwarded to a backend the test registers; 403 when the test denies it) and 429
 /// throttling with <c>Retry-After</c>. A <see cref="FakeController"/> plays the controllers, the scheduler and the kubelet.
 /// </summary>
-internal sealed class FakeKubeApiServer : IAsyncDisposable
+public sealed class FakeKubeApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, int> _lists = new(StringComparer.Ordinal);

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace ModelServeShim.Shimlets.Kubernetes.Tests.FakeApiServer;
+namespace ModelServeShim.Testing.Kubernetes;
 
 /// <summary>meta/v1 Status bodies, as the API server sends with every error.</summary>
 internal static class FakeStatus
@@ -25,7 +25,7 @@ internal static class FakeStatus
 }
 
 /// <summary>Equality-based and existence label selectors (<c>a=b,c!=d,e,!f</c>).</summary>
-internal sealed class LabelSelector
+public sealed class LabelSelector
 {
     private readonly List<Func<IReadOnlyDictionary<string, string>, bool>> _requirements = [];
 

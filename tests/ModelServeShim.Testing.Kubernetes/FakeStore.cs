@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 
-namespace ModelServeShim.Shimlets.Kubernetes.Tests.FakeApiServer;
+namespace ModelServeShim.Testing.Kubernetes;
 
 /// <summary>One field manager identity: manager name, operation and subresource, as in managedFields.</summary>
 internal sealed record FieldManagerKey(string Manager, string Operation, string Subresource);
@@ -27,7 +27,7 @@ internal sealed class WatchSubscription(FakeResource resource, string ns, LabelS
 /// The fake's storage: objects as JSON, one global monotonic resourceVersion, an event history that can be
 /// compacted (older watches then get 410 Expired), and server-side apply with per-manager field ownership.
 /// </summary>
-internal sealed class FakeStore(TimeProvider time)
+public sealed class FakeStore(TimeProvider time)
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<(FakeResource, string, string), JsonObject> _objects = [];
@@ -85,7 +85,7 @@ internal sealed class FakeStore(TimeProvider time)
     }
 
     /// <summary>Opens a watch. Returns null when <paramref name="fromVersion"/> is older than the retained history.</summary>
-    public WatchSubscription? Watch(FakeResource resource, string ns, LabelSelector selector, long? fromVersion)
+    internal WatchSubscription? Watch(FakeResource resource, string ns, LabelSelector selector, long? fromVersion)
     {
         lock (_lock)
         {
@@ -115,7 +115,7 @@ internal sealed class FakeStore(TimeProvider time)
         }
     }
 
-    public void Unwatch(WatchSubscription subscription)
+    internal void Unwatch(WatchSubscription subscription)
     {
         lock (_lock)
         {
@@ -152,7 +152,7 @@ internal sealed class FakeStore(TimeProvider time)
     }
 
     /// <summary>Server-side apply (PATCH application/apply-patch+yaml).</summary>
-    public StoreResult Apply(FakeResource resource, string ns, string name, JsonObject body, string manager, bool force)
+    internal StoreResult Apply(FakeResource resource, string ns, string name, JsonObject body, string manager, bool force)
     {
         if (body["apiVersion"]?.GetValue<string>() != resource.ApiVersion || body["kind"]?.GetValue<string>() != resource.Kind)
         {
@@ -263,7 +263,7 @@ internal sealed class FakeStore(TimeProvider time)
     }
 
     /// <summary>A write through an Update operation (scale subresource): takes the fields from everyone else, never conflicts.</summary>
-    public StoreResult UpdateFields(FakeResource resource, string ns, string name, IReadOnlyDictionary<string, JsonNode?> fields, string manager, string subresource)
+    internal StoreResult UpdateFields(FakeResource resource, string ns, string name, IReadOnlyDictionary<string, JsonNode?> fields, string manager, string subresource)
     {
         var me = new FieldManagerKey(manager, "Update", subresource);
         StoreResult result;
@@ -539,7 +539,7 @@ internal sealed class FakeStore(TimeProvider time)
 
     private static StoreResult Fail(int code, string reason, string message) => new(code, FakeStatus.Create(code, reason, message));
 
-    public static StoreResult NotFound(FakeResource resource, string name) =>
+    internal static StoreResult NotFound(FakeResource resource, string name) =>
         new(404, FakeStatus.NotFound(resource, name));
 
     private static string Snapshot(Dictionary<FieldManagerKey, (HashSet<string> Fields, DateTimeOffset Time)> owners) =>

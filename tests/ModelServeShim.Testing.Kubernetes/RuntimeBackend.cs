@@ -5,13 +5,13 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace ModelServeShim.Shimlets.Kubernetes.Tests;
+namespace ModelServeShim.Testing.Kubernetes;
 
 /// <summary>
 /// A real local HTTP listener standing in for a model runtime behind a Service: <c>/health</c> answers 200 and
 /// <c>/v1/models</c> lists <see cref="ServedModel"/>. The fake API server's service proxy forwards to it.
 /// </summary>
-internal sealed class RuntimeBackend : IAsyncDisposable
+public sealed class RuntimeBackend : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
