@@ -29,6 +29,9 @@ public sealed class HealthCheckActivity(
     /// <summary>The name of the HTTP client used for probes.</summary>
     public const string HttpClientName = "ModelServeShim.Llm.HealthCheck";
 
+    /// <summary>The route of the last probe, logged when it changes.</summary>
+    private string? _route;
+
     /// <summary>The shimlet name.</summary>
     [Input(Required = true, Description = "The shimlet the service was deployed with.")]
     public string Shimlet { get; set; } = "";
@@ -93,7 +96,7 @@ public sealed class HealthCheckActivity(
             {
                 if (current is { Phase: ServicePhase.Running, Endpoint: { } endpoint })
                 {
-                    var probe = await ProbeAsync(context, endpoint);
+                    var probe = await ProbeAsync(context, shimlet, target, current);
                     if (probe is null)
                     {
                         context.SetOutput("endpoint", endpoint.ToString());
@@ -198,21 +201,34 @@ public sealed class HealthCheckActivity(
         }
     }
 
-    /// <summary>Probes the endpoint; null when ready, else why not (for the journal).</summary>
-    private async Task<string?> ProbeAsync(ActivityContext context, Uri endpoint)
+    /// <summary>
+    /// Probes the runtime through the route the shimlet gives (<see cref="IShimlet.GetRuntimeAccessAsync"/>: direct
+    /// to the endpoint, or e.g. through the Kubernetes API server); null when ready, else why not (for the journal).
+    /// </summary>
+    private async Task<string?> ProbeAsync(ActivityContext context, IShimlet shimlet, ServiceTarget target, ShimletStatus status)
     {
-        string baseUrl = endpoint.GetLeftPart(UriPartial.Path).TrimEnd('/');
-        var client = httpClients.CreateClient(HttpClientName);
         using var probeTimeout = new CancellationTokenSource(options.Value.ProbeTimeout, context.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, probeTimeout.Token);
         try
         {
-            var health = new Uri(baseUrl + HealthPath);
-            using (var response = await client.GetAsync(health, HttpCompletionOption.ResponseHeadersRead, linked.Token))
+            var access = await shimlet.GetRuntimeAccessAsync(target, status, httpClients.CreateClient(HttpClientName), linked.Token);
+            if (access.Route != _route)
+            {
+                _route = access.Route;
+                context.Log(LogLevel.Information, $"Probing {ServiceId} via {access.Route} at {access.BaseAddress}", new Dictionary<string, object?>
+                {
+                    ["route"] = access.Route,
+                    ["baseAddress"] = access.BaseAddress.ToString(),
+                    ["endpoint"] = status.Endpoint?.ToString(),
+                });
+            }
+
+            var health = access.Resolve(HealthPath);
+            using (var response = await GetAsync(access, health, linked.Token))
             {
                 if (response.StatusCode != HttpStatusCode.OK)
                 {
-                    return $"GET {health} answered {(int)response.StatusCode}";
+                    return Answered(health, response);
                 }
             }
 
@@ -221,11 +237,11 @@ public sealed class HealthCheckActivity(
                 return null;
             }
 
-            var models = new Uri(baseUrl + "/v1/models");
-            using var modelsResponse = await client.GetAsync(models, HttpCompletionOption.ResponseHeadersRead, linked.Token);
+            var models = access.Resolve("/v1/models");
+            using var modelsResponse = await GetAsync(access, models, linked.Token);
             if (modelsResponse.StatusCode != HttpStatusCode.OK)
             {
-                return $"GET {models} answered {(int)modelsResponse.StatusCode}";
+                return Answered(models, modelsResponse);
             }
 
             var ids = await ReadModelIdsAsync(context, models, modelsResponse, linked.Token);
@@ -233,7 +249,7 @@ public sealed class HealthCheckActivity(
             {
                 throw StepJournal.Fail(context, LlmErrorTypes.ModelNotServed,
                     $"{models} lists [{string.Join(", ", ids)}], not '{ServedModelName}'. The runtime serves the model under another name; check the runtime profile's served-model-name argument.",
-                    retryable: false, new Dictionary<string, object?> { ["served"] = ids, ["expected"] = ServedModelName });
+                    retryable: false, new Dictionary<string, object?> { ["served"] = ids, ["expected"] = ServedModelName, ["route"] = access.Route });
             }
 
             return null;
@@ -247,6 +263,15 @@ public sealed class HealthCheckActivity(
             return $"no answer within {options.Value.ProbeTimeout.TotalSeconds:0.###} s";
         }
     }
+
+    private static async Task<HttpResponseMessage> GetAsync(RuntimeAccess access, Uri url, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        return await access.Invoker.SendAsync(request, cancellationToken);
+    }
+
+    private static string Answered(Uri url, HttpResponseMessage response) =>
+        $"GET {url} answered {(int)response.StatusCode}" + (string.IsNullOrWhiteSpace(response.ReasonPhrase) ? "" : $" {response.ReasonPhrase}");
 
     private static async Task<List<string>> ReadModelIdsAsync(ActivityContext context, Uri url, HttpResponseMessage response, CancellationToken cancellationToken)
     {

@@ -44,6 +44,25 @@ public interface IShimlet
     /// <summary>Removes everything created for the service, and nothing else. Deleting what is gone is not an error.</summary>
     Task DeleteAsync(ServiceTarget target, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// How the control plane reaches the runtime of a service whose <paramref name="status"/> is running with an
+    /// endpoint. The default sends requests straight to <see cref="ShimletStatus.Endpoint"/> with
+    /// <paramref name="direct"/>, the host's shared HTTP client; environments where the control plane may not reach
+    /// that endpoint (a cluster-internal name seen from a workstation) override it, for example to go through the
+    /// environment's API.
+    /// </summary>
+    /// <param name="target">The service.</param>
+    /// <param name="status">Its current status; <see cref="ShimletStatus.Endpoint"/> must be set.</param>
+    /// <param name="direct">The host's HTTP client for direct requests (not disposed by the shimlet).</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    ValueTask<RuntimeAccess> GetRuntimeAccessAsync(ServiceTarget target, ShimletStatus status, HttpMessageInvoker direct, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        ArgumentNullException.ThrowIfNull(direct);
+        var endpoint = status.Endpoint ?? throw new ArgumentException("The status has no endpoint to reach.", nameof(status));
+        return ValueTask.FromResult(new RuntimeAccess(endpoint, direct, RuntimeAccess.DirectRoute));
+    }
+
     /// <summary>Reads the last <paramref name="tailLines"/> lines of the service's logs (all replicas, newest last).</summary>
     Task<IReadOnlyList<string>> GetLogsAsync(ServiceTarget target, int tailLines, CancellationToken cancellationToken);
 }
