@@ -170,7 +170,8 @@ public sealed class LocalShimlet : IShimlet, IAsyncDisposable
             Phase = ServicePhase.Pending,
             DesiredReplicas = snapshots.Count,
             ReadyReplicas = readyCount,
-            Endpoint = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://{LaunchPlan.Host}:{snapshots[0].Port}")),
+            Endpoint = ReplicaEndpoint(snapshots[0].Port),
+            ReplicaEndpoints = [.. snapshots.Where((_, i) => ready[i]).Select(s => ReplicaEndpoint(s.Port))],
         };
         var problemPhase = readyCount == 0 ? ServicePhase.Failed : ServicePhase.Degraded;
 
@@ -203,6 +204,8 @@ public sealed class LocalShimlet : IShimlet, IAsyncDisposable
             Message = PendingMessage(snapshots, ready, spec.HealthPath),
         };
     }
+
+    private static Uri ReplicaEndpoint(int port) => new(string.Create(CultureInfo.InvariantCulture, $"http://{LaunchPlan.Host}:{port}"));
 
     /// <inheritdoc />
     public async Task ScaleAsync(ServiceTarget target, int replicas, CancellationToken cancellationToken)
