@@ -106,9 +106,21 @@ public sealed class GatewayForwarder(
             return NotReady(forward, route, options.Value.RetryAfter, $"The model '{route.ModelName}' has no ready replica (its service is {route.State}; it may be starting or scaled to zero).");
         }
 
+        if (request.Model != route.ModelName)
+        {
+            // Named by service id: the runtime serves the model under its model name.
+            request = request.WithModel(route.ModelName);
+        }
+
+        // The body is in memory now: it goes on with its length, never chunked.
+        context.Request.Headers.Remove("Transfer-Encoding");
+        context.Request.ContentLength = request.Length;
+
         var observer = UsageObservingStream.Attach(context, time);
         Replica? failed = null;
-        for (var attempt = 0; attempt < replicas.Count; attempt++)
+        var unreachable = false;
+        // One attempt per replica, and one more for a request lost on a reused connection the runtime had closed.
+        for (var attempt = 0; attempt <= replicas.Count; attempt++)
         {
             var replica = routes.Pick(route.ServiceId, replicas, failed);
             if (replica is null)
@@ -144,17 +156,20 @@ public sealed class GatewayForwarder(
             }
 
             var exception = context.GetForwarderErrorFeature()?.Exception;
-            if (error is ForwarderError.Request or ForwarderError.RequestTimedOut)
+            var down = error == ForwarderError.RequestTimedOut || (error == ForwarderError.Request && IsConnectFailure(exception));
+            if (down)
             {
                 LeaveOut(route, replica, $"{error}: {exception?.Message}");
             }
 
             if (error == ForwarderError.Request && !context.Response.HasStarted && !cancellationToken.IsCancellationRequested)
             {
-                // Nothing reached the client: try another replica with the same body.
+                // Nothing reached the client: try again with the same body, on another replica when this one is down.
+                logger.LogDebug("Gateway {Api}: retrying a request to service {Service} that failed at replica {Replica}: {Message}", forward.Api, route.ServiceId, replica.Key, exception?.Message);
                 context.Response.Clear();
                 context.Features.Set<IForwarderErrorFeature>(null);
-                failed = replica;
+                failed = down ? replica : null;
+                unreachable = true;
                 continue;
             }
 
@@ -176,7 +191,7 @@ public sealed class GatewayForwarder(
                 $"The runtime of model '{route.ModelName}' failed to answer ({error}).");
         }
 
-        if (failed is not null)
+        if (unreachable)
         {
             return forward.Fail(StatusCodes.Status502BadGateway, OpenAiErrors.Types.Server, OpenAiErrors.Codes.RuntimeUnreachable, null,
                 $"No replica of model '{route.ModelName}' could be reached; they are left out for {options.Value.ReplicaCooldown.TotalSeconds:0.#} s and tried again after.");
@@ -194,6 +209,11 @@ public sealed class GatewayForwarder(
         logger.LogDebug("Gateway {Api}: service {Service} is {State}, not ready (Retry-After {Seconds} s)", forward.Api, route.ServiceId, route.State, seconds);
         return forward.Fail(StatusCodes.Status503ServiceUnavailable, OpenAiErrors.Types.Server, OpenAiErrors.Codes.ModelNotReady, "model", $"{message} Retry after {seconds} s.");
     }
+
+    /// <summary>The runtime could not be connected to (refused, unreachable, not resolved), as opposed to a connection lost on the way.</summary>
+    private static bool IsConnectFailure(Exception? exception) =>
+        exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError }
+        || exception?.InnerException is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError };
 
     private void LeaveOut(ServiceRoute route, Replica replica, string why)
     {
@@ -233,7 +253,7 @@ public sealed class GatewayForwarder(
     }
 
     /// <summary>
-    /// YARP's default request transform (headers copied, the runtime's own Host), less the caller's credentials: the
+    /// YARP's default request transform (headers copied) with the destination's Host, less the caller's credentials: the
     /// control plane's API key is never sent to a runtime (a route through an API server adds its own).
     /// </summary>
     private sealed class RuntimeRequestTransformer : HttpTransformer
@@ -241,6 +261,8 @@ public sealed class GatewayForwarder(
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
             await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+            // The runtime's (or the API server's) own host, not the gateway's.
+            proxyRequest.Headers.Host = null;
             proxyRequest.Headers.Authorization = null;
             proxyRequest.Headers.Remove(ApiKeyAuthenticationHandler.ApiKeyHeader);
             proxyRequest.Headers.Remove("Cookie");

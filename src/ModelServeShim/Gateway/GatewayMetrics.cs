@@ -32,6 +32,10 @@ public static class GatewayMetrics
         "modserv_gateway_in_flight_requests", "Requests forwarded to a replica and not yet answered, by service and replica (host:port).",
         new GaugeConfiguration { LabelNames = ["service", "replica"] });
 
+    private static readonly Counter ReplicaRequests = Metrics.CreateCounter(
+        "modserv_gateway_replica_requests_total", "Forwards to each replica (a retried request counts at every replica it tried), by service and replica.",
+        new CounterConfiguration { LabelNames = ["service", "replica"] });
+
     private static readonly Counter ReplicaFailures = Metrics.CreateCounter(
         "modserv_gateway_replica_failures_total", "Forwards that failed at a replica (refused, timed out, 502/504) and left it out for the cooldown.",
         new CounterConfiguration { LabelNames = ["service", "replica"] });
@@ -52,7 +56,11 @@ public static class GatewayMetrics
         CompletionTokens.WithLabels(route.ServiceId, route.ModelName).Inc(usage.CompletionTokens);
     }
 
-    internal static void Entered(ServiceRoute route, Replica replica) => InFlight.WithLabels(route.ServiceId, replica.Key).Inc();
+    internal static void Entered(ServiceRoute route, Replica replica)
+    {
+        ReplicaRequests.WithLabels(route.ServiceId, replica.Key).Inc();
+        InFlight.WithLabels(route.ServiceId, replica.Key).Inc();
+    }
 
     internal static void Left(ServiceRoute route, Replica replica) => InFlight.WithLabels(route.ServiceId, replica.Key).Dec();
 

@@ -7,7 +7,8 @@ namespace ModelServeShim.Gateway;
 /// <param name="Body">The bytes (only the first <paramref name="Length"/> are the body).</param>
 /// <param name="Length">The body's length.</param>
 /// <param name="Model">The top-level <c>model</c> string, or null when there is none.</param>
-internal sealed record GatewayRequest(byte[] Body, int Length, string? Model)
+/// <param name="ModelToken">Where the <c>model</c> string's JSON token (with its quotes) is in <paramref name="Body"/>.</param>
+internal sealed record GatewayRequest(byte[] Body, int Length, string? Model, Range ModelToken)
 {
     /// <summary>Why a body was refused.</summary>
     public enum Refusal
@@ -59,18 +60,33 @@ internal sealed record GatewayRequest(byte[] Body, int Length, string? Model)
             return (null, Refusal.TooLarge);
         }
 
-        var (model, refusal) = FindModel(buffer.AsSpan(0, length));
-        return refusal == Refusal.None ? (new GatewayRequest(buffer, length, model), Refusal.None) : (null, refusal);
+        var (model, token, refusal) = FindModel(buffer.AsSpan(0, length));
+        return refusal == Refusal.None ? (new GatewayRequest(buffer, length, model, token), Refusal.None) : (null, refusal);
     }
 
-    private static (string? Model, Refusal Refusal) FindModel(ReadOnlySpan<byte> json)
+    /// <summary>
+    /// The same request naming <paramref name="modelName"/> instead (a request that named a service by its id goes to a
+    /// runtime that knows only its model name); every other byte is kept.
+    /// </summary>
+    public GatewayRequest WithModel(string modelName)
+    {
+        var replacement = JsonSerializer.SerializeToUtf8Bytes(modelName);
+        var (offset, length) = ModelToken.GetOffsetAndLength(Length);
+        var body = new byte[Length - length + replacement.Length];
+        Body.AsSpan(0, offset).CopyTo(body);
+        replacement.CopyTo(body, offset);
+        Body.AsSpan(offset + length, Length - offset - length).CopyTo(body.AsSpan(offset + replacement.Length));
+        return new GatewayRequest(body, body.Length, modelName, new Range(offset, offset + replacement.Length));
+    }
+
+    private static (string? Model, Range Token, Refusal Refusal) FindModel(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return (null, Refusal.NotJsonObject);
+                return (null, default, Refusal.NotJsonObject);
             }
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -79,19 +95,19 @@ internal sealed record GatewayRequest(byte[] Body, int Length, string? Model)
                 reader.Read();
                 if (isModel)
                 {
-                    return reader.TokenType == JsonTokenType.String ? (reader.GetString(), Refusal.None)
-                        : reader.TokenType == JsonTokenType.Null ? (null, Refusal.None)
-                        : (null, Refusal.ModelNotString);
+                    return reader.TokenType == JsonTokenType.String ? (reader.GetString(), new Range((int)reader.TokenStartIndex, (int)reader.BytesConsumed), Refusal.None)
+                        : reader.TokenType == JsonTokenType.Null ? (null, default, Refusal.None)
+                        : (null, default, Refusal.ModelNotString);
                 }
 
                 reader.Skip();
             }
 
-            return (null, Refusal.None);
+            return (null, default, Refusal.None);
         }
         catch (JsonException)
         {
-            return (null, Refusal.NotJsonObject);
+            return (null, default, Refusal.NotJsonObject);
         }
     }
 

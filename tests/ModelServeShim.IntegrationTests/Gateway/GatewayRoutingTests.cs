@@ -43,6 +43,7 @@ public sealed class GatewayRoutingTests(GatewayFactory factory) : IClassFixture<
 
         var byId = await (await _client.PostAsync("/v1/chat/completions", GatewayClient.Chat(serviceId)).ExpectAsync(HttpStatusCode.OK)).ReadJsonAsync();
         Assert.Equal("gw-route", (string)byId["model"]!);
+        Assert.Equal(GatewayClient.Chat("gw-route").ToJsonString(), factory.Runtime.LastBody); // the runtime knows its model name only
 
         var completion = await (await _client.PostAsync("/v1/completions", new JsonObject { ["model"] = "gw-route", ["prompt"] = "Once" }).ExpectAsync(HttpStatusCode.OK)).ReadJsonAsync();
         Assert.Equal("text_completion", (string)completion["object"]!);
