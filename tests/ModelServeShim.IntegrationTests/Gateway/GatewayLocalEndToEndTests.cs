@@ -19,6 +19,23 @@ public sealed class GatewayLocalEndToEndTests(GatewayFactory factory) : IClassFi
         var body = ModServClient.Body("gw-local", replicas: 2);
         body["shimlet"] = "local";
         var serviceId = await _client.DeployAsync(body);
+        try
+        {
+            await ServeAndSurviveAsync(serviceId);
+        }
+        finally
+        {
+            // Never leave runtime processes behind, whatever failed.
+            await _client.DeleteAsync($"{ModServClient.Base}/{serviceId}");
+            await _client.WaitForStateAsync(serviceId, "Stopped", TimeSpan.FromMinutes(1));
+        }
+
+        await (await _client.PostAsync("/v1/completions", new JsonObject { ["model"] = "gw-local", ["prompt"] = "x" }))
+            .OpenAiErrorAsync(HttpStatusCode.NotFound, "invalid_request_error", "model_not_found");
+    }
+
+    private async Task ServeAndSurviveAsync(string serviceId)
+    {
         await _client.WaitForStateAsync(serviceId, "Running", TimeSpan.FromMinutes(3));
         // Both processes ready (the health check passes with all replicas ready; the gateway reads them from the status).
         var models = await (await _client.GetAsync("/v1/models").ExpectAsync(HttpStatusCode.OK)).ReadJsonAsync();
@@ -92,9 +109,5 @@ public sealed class GatewayLocalEndToEndTests(GatewayFactory factory) : IClassFi
             await _client.PostAsync("/v1/completions", new JsonObject { ["model"] = "gw-local", ["prompt"] = "Once", ["max_tokens"] = 2 }).ExpectAsync(HttpStatusCode.OK);
         }
 
-        await _client.DeleteAsync($"{ModServClient.Base}/{serviceId}").ExpectAsync(HttpStatusCode.OK);
-        await _client.WaitForStateAsync(serviceId, "Stopped", TimeSpan.FromMinutes(1));
-        await (await _client.PostAsync("/v1/completions", new JsonObject { ["model"] = "gw-local", ["prompt"] = "x" }))
-            .OpenAiErrorAsync(HttpStatusCode.NotFound, "invalid_request_error", "model_not_found");
     }
 }
