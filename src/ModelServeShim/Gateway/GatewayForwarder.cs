@@ -79,11 +79,11 @@ public sealed class GatewayForwarder(
                 "You must provide a model parameter: a deployed model's name (GET /v1/models lists them) or its service id.");
         }
 
-        var lookup = await routes.FindAsync(request.Model, cancellationToken);
-        if (lookup.Route is not { IsGone: false } route)
+        var found = await routes.FindAsync(request.Model, cancellationToken);
+        if (found is not { IsGone: false } route)
         {
-            var served = lookup.Served.Where(m => ModelAccess.Allows(context.User, m)).ToList();
-            var why = lookup.Route is { } gone ? $" (service '{gone.ServiceId}' is {gone.State}; redeploy it)" : "";
+            var served = (await routes.ServedModelNamesAsync(cancellationToken)).Where(m => ModelAccess.Allows(context.User, m)).ToList();
+            var why = found is { } gone ? $" (service '{gone.ServiceId}' is {gone.State}; redeploy it)" : "";
             return forward.Fail(StatusCodes.Status404NotFound, OpenAiErrors.Types.InvalidRequest, OpenAiErrors.Codes.ModelNotFound, "model",
                 $"The model '{request.Model}' does not exist{why}. Served models: {(served.Count == 0 ? "none" : string.Join(", ", served))}.");
         }
@@ -150,8 +150,12 @@ public sealed class GatewayForwarder(
                 }
 
                 Observed(forward, route, observer);
-                logger.LogDebug("Gateway {Api}: model {Model} → service {Service} replica {Replica} ({Route}): {Status} in {ElapsedMs:F1} ms",
-                    forward.Api, route.ModelName, route.ServiceId, replica.Key, replica.Access.Route, context.Response.StatusCode, time.GetElapsedTime(forward.Started).TotalMilliseconds);
+                if (logger.IsEnabled(LogLevel.Debug))
+                {
+                    logger.LogDebug("Gateway {Api}: model {Model} → service {Service} replica {Replica} ({Route}): {Status} in {ElapsedMs:F1} ms",
+                        forward.Api, route.ModelName, route.ServiceId, replica.Key, replica.Access.Route, context.Response.StatusCode, time.GetElapsedTime(forward.Started).TotalMilliseconds);
+                }
+
                 return TypedResults.Empty;
             }
 

@@ -6,11 +6,6 @@ using ModelServeShim.ControlPlane;
 
 namespace ModelServeShim.Gateway;
 
-/// <summary>What a model name or service id resolves to.</summary>
-/// <param name="Route">The service, or null when nothing serves the name.</param>
-/// <param name="Served">The model names served now (for the 404's message).</param>
-public sealed record RouteLookup(ServiceRoute? Route, IReadOnlyList<string> Served);
-
 /// <summary>
 /// The gateway's view of the services and their replicas. Services come from the store once, then follow the control
 /// plane's service-changed events (and a re-read every <see cref="GatewayOptions.ServiceListRefreshInterval"/>); a
@@ -57,20 +52,37 @@ public sealed class GatewayRouteTable : IDisposable
     public async ValueTask<IReadOnlyList<ServiceRoute>> ListAsync(CancellationToken cancellationToken)
     {
         await EnsureLoadedAsync(cancellationToken);
-        return [.. _entries.Values.Select(e => e.Route)];
+        return [.. _entries.Select(e => e.Value.Route)];
     }
+
+    /// <summary>The model names served now (Running or Degraded), sorted.</summary>
+    public async ValueTask<IReadOnlyList<string>> ServedModelNamesAsync(CancellationToken cancellationToken) =>
+        [.. (await ListAsync(cancellationToken)).Where(r => r.IsServing).Select(r => r.ModelName).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 
     /// <summary>
     /// Resolves a request's <c>model</c>: a service id, else the model name of a live service (one that is neither
     /// Failed nor Stopped), else a Failed or Stopped service of that name (so the answer can say why it is not served).
     /// </summary>
-    public async ValueTask<RouteLookup> FindAsync(string model, CancellationToken cancellationToken)
+    public async ValueTask<ServiceRoute?> FindAsync(string model, CancellationToken cancellationToken)
     {
         await EnsureLoadedAsync(cancellationToken);
-        var routes = _entries.Values.Select(e => e.Route).ToList();
-        var route = _entries.TryGetValue(model, out var byId) ? byId.Route
-            : routes.Where(r => r.ModelName == model).OrderBy(r => r.IsGone).ThenByDescending(r => r.CreatedAt).FirstOrDefault();
-        return new RouteLookup(route, [.. routes.Where(r => r.IsServing).Select(r => r.ModelName).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)]);
+        if (_entries.TryGetValue(model, out var byId))
+        {
+            return byId.Route;
+        }
+
+        // Enumerating a ConcurrentDictionary takes no locks (its Values property would take them all).
+        ServiceRoute? best = null;
+        foreach (var (_, entry) in _entries)
+        {
+            var route = entry.Route;
+            if (route.ModelName == model && (best is null || (best.IsGone && !route.IsGone) || (best.IsGone == route.IsGone && route.CreatedAt > best.CreatedAt)))
+            {
+                best = route;
+            }
+        }
+
+        return best;
     }
 
     /// <summary>The service's ready replicas (possibly none), reading its shimlet's status when the cached list is missing or out of date.</summary>
