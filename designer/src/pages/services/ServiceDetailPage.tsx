@@ -12,6 +12,8 @@ import { useCoalesced } from "../../live/coalesce";
 import { statusesFromPipelineView } from "../../live/stepStatus";
 import { bytes, dateTime } from "../../ui/format";
 import { Badge, Empty, ErrorBanner, PageHeader, Spinner } from "../../ui/kit";
+import { useAuth } from "../../auth";
+import { gatewayBaseUrl, gatewaySnippet, servedByGateway, SNIPPET_LANGUAGES, type SnippetLanguage } from "./gatewaySnippet";
 import { ServiceActions } from "./ServiceActions";
 import { accelerators } from "./serviceList";
 import "./services.css";
@@ -236,6 +238,7 @@ export default function ServiceDetailPage() {
         </div>
 
         <div>
+          {servedByGateway(s.state) && <GatewayCard model={s.modelName} />}
           <section className="card">
             <h2>State history</h2>
             {detail.history.length ? <StateTimeline history={detail.history} current={s.state} /> : <span className="muted">No transitions yet.</span>}
@@ -265,6 +268,51 @@ function Endpoint({ url }: { url: string }) {
         {copied ? "Copied" : "Copy"}
       </button>
     </span>
+  );
+}
+
+// How to call the service through the control plane's OpenAI-compatible gateway (docs/gateway.md).
+function GatewayCard({ model }: { model: string }) {
+  const { me } = useAuth();
+  const [language, setLanguage] = useState<SnippetLanguage>("python");
+  const [copied, setCopied] = useState<string | null>(null);
+  const baseUrl = gatewayBaseUrl(window.location.origin);
+  const snippet = gatewaySnippet(language, baseUrl, model, me?.authRequired ?? false);
+  const copy = (what: string, text: string) => {
+    void navigator.clipboard?.writeText(text).then(() => {
+      setCopied(what);
+      setTimeout(() => setCopied(null), 1500);
+    });
+  };
+  return (
+    <section className="card gateway-card" data-testid="gateway">
+      <h2>Use it (OpenAI API)</h2>
+      <div className="gateway-base">
+        <span className="muted">Base URL</span>
+        <span className="endpoint" data-testid="gateway-base-url">
+          {baseUrl}
+          <button className="btn btn-small btn-ghost" onClick={() => copy("base", baseUrl)} aria-label="Copy base URL">
+            {copied === "base" ? "Copied" : "Copy"}
+          </button>
+        </span>
+        <span className="muted">
+          model <b className="mono">{model}</b>
+        </span>
+      </div>
+      <div className="tabs" role="tablist">
+        {SNIPPET_LANGUAGES.map((l) => (
+          <button key={l.id} role="tab" aria-selected={language === l.id} onClick={() => setLanguage(l.id)}>
+            {l.label}
+          </button>
+        ))}
+        <button className="btn btn-small btn-ghost gateway-copy" onClick={() => copy("snippet", snippet)} aria-label="Copy snippet">
+          {copied === "snippet" ? "Copied" : "Copy snippet"}
+        </button>
+      </div>
+      <pre className="spec" data-testid="gateway-snippet">
+        {snippet}
+      </pre>
+    </section>
   );
 }
 
