@@ -385,6 +385,7 @@ public sealed partial class DockerShimlet : IShimlet
             ? new Uri($"http://{Loopback}:{p}")
             : null;
         var ready = 0;
+        var readyEndpoints = new List<Uri>();
         var stopped = 0;
         string? problem = null;
         var reason = UnhealthyReason.None;
@@ -402,6 +403,7 @@ public sealed partial class DockerShimlet : IShimlet
             if (up && await ProbeAsync(container, ct).ConfigureAwait(false))
             {
                 ready++;
+                readyEndpoints.Add(new Uri($"http://{Loopback}:{container.Labels[DockerLabels.Port]}"));
                 continue;
             }
 
@@ -448,6 +450,7 @@ public sealed partial class DockerShimlet : IShimlet
             ReadyReplicas = ready,
             DesiredReplicas = desired,
             Endpoint = endpoint,
+            ReplicaEndpoints = readyEndpoints,
             Reason = phase == ServicePhase.Running ? UnhealthyReason.None : reason,
             Message = phase == ServicePhase.Running ? null : problem,
         };
