@@ -26,6 +26,8 @@ public sealed class GatewayRoutingTests(GatewayFactory factory) : IClassFixture<
         Assert.Equal("modelserveshim", (string)card["owned_by"]!);
         Assert.Equal(serviceId, (string)card["service_id"]!);
         Assert.True((long)card["created"]! > 0);
+        var openApi = await (await _client.GetAsync("/openapi/v1.json").ExpectAsync(HttpStatusCode.OK)).Content.ReadAsStringAsync();
+        Assert.Contains("\"/v1/chat/completions\"", openApi, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -136,6 +138,26 @@ public sealed class GatewayRoutingTests(GatewayFactory factory) : IClassFixture<
         Assert.Equal(3 * FakeRuntime.Usage.Completion + FakeRuntime.StreamUsage.Completion, await _client.MetricAsync($"modserv_gateway_completion_tokens_total{{{labels}}}"));
         Assert.Equal(1, await _client.MetricAsync($"modserv_gateway_time_to_first_token_seconds_count{{{labels},api=\"chat/completions\"}}"));
         Assert.Equal(4, await _client.MetricAsync($"modserv_gateway_request_duration_seconds_count{{{labels},api=\"chat/completions\"}}"));
+    }
+
+    [Fact]
+    public async Task Stream_ClientThatGoesAway_CancelsTheRuntimesRequest_AndCounts499()
+    {
+        var serviceId = await DeployRunningAsync("gw-gone");
+        var before = factory.Runtime.Aborted;
+
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = ApiClient.Json(GatewayClient.Chat("gw-gone", stream: true).ToJsonString()) })
+        using (var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.StartsWith("data: ", await reader.ReadLineAsync(), StringComparison.Ordinal);
+        }
+
+        // The runtime's next write fails: the gateway closed its request when the client left.
+        await Poll.UntilAsync(() => Task.FromResult<object?>(factory.Runtime.Aborted > before ? "" : null), "the runtime to see its client go");
+        Assert.False(factory.Runtime.StreamFinished);
+        await Poll.UntilAsync(async () => await _client.MetricAsync($"modserv_gateway_requests_total{{service=\"{serviceId}\",model=\"gw-gone\",api=\"chat/completions\",status=\"499\"}}") == 1 ? "" : null,
+            "the abandoned request counted as 499");
     }
 
     [Fact]

@@ -20,6 +20,7 @@ public sealed class FakeRuntime : IAsyncDisposable
     private int _inferences;
     private int _disposed;
     private int _holding;
+    private int _aborted;
 
     private FakeRuntime(int port)
     {
@@ -50,6 +51,9 @@ public sealed class FakeRuntime : IAsyncDisposable
 
     /// <summary>Requests whose body has <c>"hold": true</c> wait for this before answering.</summary>
     public TaskCompletionSource Hold { get; set; } = NewHold();
+
+    /// <summary>OpenAI answers that could not be finished because the client had gone.</summary>
+    public int Aborted => Volatile.Read(ref _aborted);
 
     /// <summary>Requests waiting for <see cref="Hold"/>.</summary>
     public int Holding => Volatile.Read(ref _holding);
@@ -132,6 +136,7 @@ public sealed class FakeRuntime : IAsyncDisposable
             catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or IOException)
             {
                 // The client (the gateway) went away.
+                Interlocked.Increment(ref _aborted);
             }
 
             return;
