@@ -18,6 +18,7 @@ public static class GatewayExtensions
         services.AddSingleton<GatewayHttp>();
         services.AddSingleton<GatewayRouteTable>();
         services.AddSingleton<GatewayForwarder>();
+        services.AddSingleton<GatewayUsage>();
         return services;
     }
 }

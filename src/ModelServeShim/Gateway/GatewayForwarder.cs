@@ -16,6 +16,7 @@ namespace ModelServeShim.Gateway;
 public sealed class GatewayForwarder(
     IHttpForwarder forwarder,
     GatewayRouteTable routes,
+    GatewayUsage usage,
     IOptions<GatewayOptions> options,
     TimeProvider time,
     ILogger<GatewayForwarder> logger)
@@ -49,7 +50,12 @@ public sealed class GatewayForwarder(
                 status = error.StatusCode ?? StatusCodes.Status500InternalServerError;
             }
 
-            GatewayMetrics.Request(forward.Route, api, status, time.GetElapsedTime(started));
+            var elapsed = time.GetElapsedTime(started);
+            GatewayMetrics.Request(forward.Route, api, status, elapsed);
+            if (forward.Route is { } route)
+            {
+                usage.Record(route.ServiceId, status, elapsed, forward.Usage);
+            }
         }
 
         return result;
@@ -233,9 +239,10 @@ public sealed class GatewayForwarder(
             GatewayMetrics.FirstToken(route, forward.Api, time.GetElapsedTime(forward.Started, first));
         }
 
-        if (observer.Usage is { } usage)
+        if (observer.Usage is { } tokens)
         {
-            GatewayMetrics.Tokens(route, usage);
+            forward.Usage = tokens;
+            GatewayMetrics.Tokens(route, tokens);
         }
     }
 
@@ -249,6 +256,8 @@ public sealed class GatewayForwarder(
         public long Started => started;
 
         public ServiceRoute? Route { get; set; }
+
+        public TokenUsage? Usage { get; set; }
 
         public JsonHttpResult<OpenAiErrorResponse>? Error { get; private set; }
 

@@ -138,6 +138,16 @@ public sealed class GatewayRoutingTests(GatewayFactory factory) : IClassFixture<
         Assert.Equal(3 * FakeRuntime.Usage.Completion + FakeRuntime.StreamUsage.Completion, await _client.MetricAsync($"modserv_gateway_completion_tokens_total{{{labels}}}"));
         Assert.Equal(1, await _client.MetricAsync($"modserv_gateway_time_to_first_token_seconds_count{{{labels},api=\"chat/completions\"}}"));
         Assert.Equal(4, await _client.MetricAsync($"modserv_gateway_request_duration_seconds_count{{{labels},api=\"chat/completions\"}}"));
+
+        // The same traffic as the service detail page's chart reads it.
+        var usage = await _client.GetDataAsync($"{ModServClient.Base}/{serviceId}/usage");
+        var points = usage["points"]!.AsArray();
+        Assert.Equal(10, (int)usage["intervalSeconds"]!);
+        Assert.Equal(60, points.Count);
+        Assert.Equal(4, points.Sum(p => (int)p!["requests"]!));
+        Assert.Equal(0, points.Sum(p => (int)p!["errors"]!));
+        Assert.Equal(3 * FakeRuntime.Usage.Completion + FakeRuntime.StreamUsage.Completion, points.Sum(p => (long)p!["completionTokens"]!));
+        Assert.True(points.Where(p => (int)p!["requests"]! > 0).All(p => (double)p!["meanLatencyMs"]! > 0));
     }
 
     [Fact]
