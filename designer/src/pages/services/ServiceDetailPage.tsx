@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react
 import { Link, useParams } from "react-router";
 import { api, ApiError, asApiError } from "../../api/client";
 import { RESYNC, useServerEvent } from "../../api/events";
-import type { InstanceEvent, PipelineView, ServiceDetail, ServiceSummary, StepEvent, WorkflowDefinition } from "../../api/types";
+import type { InstanceEvent, PipelineView, ServiceDetail, ServiceSummary, StepEvent, UsageSeries, WorkflowDefinition } from "../../api/types";
 import { LogView } from "../../live/LogView";
 import { PipelineGraph } from "../../live/PipelineGraph";
 import { StateTimeline } from "../../live/StateTimeline";
@@ -15,6 +15,7 @@ import { Badge, Empty, ErrorBanner, PageHeader, Spinner } from "../../ui/kit";
 import { useAuth } from "../../auth";
 import { gatewayBaseUrl, gatewaySnippet, servedByGateway, SNIPPET_LANGUAGES, type SnippetLanguage } from "./gatewaySnippet";
 import { ServiceActions } from "./ServiceActions";
+import { figure, sparkline, usageLines } from "./usageChart";
 import { accelerators } from "./serviceList";
 import "./services.css";
 
@@ -239,6 +240,7 @@ export default function ServiceDetailPage() {
 
         <div>
           {servedByGateway(s.state) && <GatewayCard model={s.modelName} />}
+          {servedByGateway(s.state) && <UsageCard base={base} />}
           <section className="card">
             <h2>State history</h2>
             {detail.history.length ? <StateTimeline history={detail.history} current={s.state} /> : <span className="muted">No transitions yet.</span>}
@@ -312,6 +314,43 @@ function GatewayCard({ model }: { model: string }) {
       <pre className="spec" data-testid="gateway-snippet">
         {snippet}
       </pre>
+    </section>
+  );
+}
+
+// The service's traffic through the gateway over the last 10 minutes, read again every 10 s.
+function UsageCard({ base }: { base: string }) {
+  const [series, setSeries] = useState<UsageSeries | null>(null);
+  useEffect(() => {
+    const ctl = new AbortController();
+    const load = () =>
+      api<UsageSeries>(`${base}/usage`, { signal: ctl.signal })
+        .then(setSeries)
+        .catch(() => {
+          /* the chart is optional: the rest of the page shows what is wrong */
+        });
+    void load();
+    const timer = setInterval(() => void load(), 10_000);
+    return () => {
+      clearInterval(timer);
+      ctl.abort();
+    };
+  }, [base]);
+  if (!series) return null;
+  return (
+    <section className="card usage-card" data-testid="usage">
+      <h2>Traffic (last 10 min)</h2>
+      {usageLines(series).map((line) => (
+        <div className="usage-line" key={line.label}>
+          <span className="muted">{line.label}</span>
+          <svg width="160" height="28" viewBox="-1 -1 162 30" aria-hidden="true">
+            <polyline points={sparkline(line.values, 160, 28)} fill="none" stroke="var(--accent)" strokeWidth="1.5" />
+          </svg>
+          <b className="mono">
+            {figure(line.current)} {line.unit}
+          </b>
+        </div>
+      ))}
     </section>
   );
 }
