@@ -307,13 +307,15 @@ function GatewayCard({ model }: { model: string }) {
             {l.label}
           </button>
         ))}
-        <button className="btn btn-small btn-ghost gateway-copy" onClick={() => copy("snippet", snippet)} aria-label="Copy snippet">
-          {copied === "snippet" ? "Copied" : "Copy snippet"}
-        </button>
       </div>
-      <pre className="spec" data-testid="gateway-snippet">
-        {snippet}
-      </pre>
+      <div className="gateway-snippet">
+        <button className="btn btn-small btn-ghost gateway-copy" onClick={() => copy("snippet", snippet)} aria-label="Copy snippet">
+          {copied === "snippet" ? "Copied" : "Copy"}
+        </button>
+        <pre className="spec" data-testid="gateway-snippet">
+          {snippet}
+        </pre>
+      </div>
     </section>
   );
 }
@@ -343,8 +345,8 @@ function UsageCard({ base }: { base: string }) {
       {usageLines(series).map((line) => (
         <div className="usage-line" key={line.label}>
           <span className="muted">{line.label}</span>
-          <svg width="160" height="28" viewBox="-1 -1 162 30" aria-hidden="true">
-            <polyline points={sparkline(line.values, 160, 28)} fill="none" stroke="var(--accent)" strokeWidth="1.5" />
+          <svg className="usage-spark" height="28" viewBox="-1 -1 162 30" preserveAspectRatio="none" aria-hidden="true">
+            <polyline points={sparkline(line.values, 160, 28)} fill="none" stroke="var(--accent)" strokeWidth="1.5" vectorEffect="non-scaling-stroke" />
           </svg>
           <b className="mono">
             {figure(line.current)} {line.unit}

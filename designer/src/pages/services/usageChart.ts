@@ -24,7 +24,7 @@ export function usageLines(series: UsageSeries): UsageLine[] {
   const tokens = complete.map((p) => p.completionTokens / per);
   return [
     { label: "Requests", unit: "/s", values: rate, current: last(rate) },
-    { label: "Mean latency", unit: "ms", values: latency, current: last(latency) },
+    { label: "Latency", unit: "ms", values: latency, current: last(latency) },
     { label: "Tokens", unit: "/s", values: tokens, current: last(tokens) },
   ];
 }
