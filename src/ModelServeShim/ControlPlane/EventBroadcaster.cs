@@ -89,7 +89,7 @@ public sealed class EventBroadcaster : IWorkflowObserver
         {
             ServiceChanged?.Invoke(service);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             _logger.LogError(e, "A service-changed handler failed for service {Service}", service?.Id);
         }

@@ -38,13 +38,18 @@ public sealed class GatewayForwarder(
         var started = time.GetTimestamp();
         var forward = new Forward(context, api, started);
         Results<EmptyHttpResult, JsonHttpResult<OpenAiErrorResponse>> result;
+        var completed = false;
         try
         {
             result = await ForwardCoreAsync(forward);
+            completed = true;
         }
         finally
         {
-            var status = context.RequestAborted.IsCancellationRequested ? 499 : context.Response.StatusCode;
+            // 499 (nginx's "client closed request") when the client went away; 500 when the gateway itself threw.
+            var status = context.RequestAborted.IsCancellationRequested ? 499
+                : !completed ? StatusCodes.Status500InternalServerError
+                : context.Response.StatusCode;
             if (forward.Error is { } error)
             {
                 status = error.StatusCode ?? StatusCodes.Status500InternalServerError;

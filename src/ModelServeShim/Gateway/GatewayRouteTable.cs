@@ -24,7 +24,8 @@ public sealed class GatewayRouteTable : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<GatewayRouteTable> _logger;
     private readonly SemaphoreSlim _loadLock = new(1, 1);
-    private long _loadedAt = long.MinValue;
+    private long _loadedAt;
+    private bool _loaded;
 
     /// <summary>Creates the table; it follows service changes from now on.</summary>
     public GatewayRouteTable(
@@ -171,8 +172,7 @@ public sealed class GatewayRouteTable : IDisposable
 
     private async ValueTask EnsureLoadedAsync(CancellationToken cancellationToken)
     {
-        if (_time.GetTimestamp() - Volatile.Read(ref _loadedAt) < _options.ServiceListRefreshInterval.TotalSeconds * _time.TimestampFrequency
-            && Volatile.Read(ref _loadedAt) != long.MinValue)
+        if (IsFresh())
         {
             return;
         }
@@ -180,8 +180,7 @@ public sealed class GatewayRouteTable : IDisposable
         await _loadLock.WaitAsync(cancellationToken);
         try
         {
-            var loadedAt = Volatile.Read(ref _loadedAt);
-            if (loadedAt != long.MinValue && _time.GetTimestamp() - loadedAt < _options.ServiceListRefreshInterval.TotalSeconds * _time.TimestampFrequency)
+            if (IsFresh())
             {
                 return;
             }
@@ -194,12 +193,16 @@ public sealed class GatewayRouteTable : IDisposable
             }
 
             Volatile.Write(ref _loadedAt, _time.GetTimestamp());
+            Volatile.Write(ref _loaded, true);
         }
         finally
         {
             _loadLock.Release();
         }
     }
+
+    private bool IsFresh() =>
+        Volatile.Read(ref _loaded) && _time.GetElapsedTime(Volatile.Read(ref _loadedAt)) < _options.ServiceListRefreshInterval;
 
     private Task<ReplicaSnapshot> RefreshAsync(Entry entry)
     {
