@@ -88,6 +88,9 @@ public sealed class FakeRuntime : IAsyncDisposable
         }
     }
 
+    /// <summary>A runtime on a given port (a replica that comes back where it was).</summary>
+    public static FakeRuntime StartOn(int port) => new(port);
+
     public Uri EndpointFor(string serviceId) => new(BaseAddress, $"svc/{serviceId}/");
 
     public async ValueTask DisposeAsync()
