@@ -64,3 +64,11 @@ if [ ! -f "$designer_dir/node_modules/.package-lock.json" ] || [ "$designer_dir/
   (cd "$designer_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) \
     || { echo "npm ci failed in $designer_dir"; exit 1; }
 fi
+
+# 5. The gateway's OpenAI-client tests (tests/gateway-openai): the official openai npm package, as locked.
+openai_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/gateway-openai"
+if [ ! -f "$openai_dir/node_modules/.package-lock.json" ] || [ "$openai_dir/package-lock.json" -nt "$openai_dir/node_modules/.package-lock.json" ]; then
+  echo "installing the gateway tests' npm packages"
+  (cd "$openai_dir" && npm ci --no-audit --no-fund --loglevel=error) \
+    || { echo "npm ci failed in $openai_dir"; exit 1; }
+fi

@@ -35,6 +35,18 @@ else
   fi
 fi
 
+# The OpenAI-compatible gateway with the official openai npm client, against a real server from the Release build
+# (node:test; its TAP summary lines "# pass N" and "# fail N" join the totals).
+if [ "$build_rc" -ne 0 ]; then
+  echo "gateway OpenAI-client tests skipped: the build failed"
+else
+  (cd tests/gateway-openai && node --test --test-concurrency=1 --test-reporter=tap gateway.test.mjs) 2>&1 | tee "$results_dir/openai.tap" | tail -n 20
+  p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$results_dir/openai.tap"); f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$results_dir/openai.tap")
+  [ -n "$p" ] || { p=0; f=1; }
+  echo "gateway OpenAI-client tests: $p passed, ${f:-0} failed"
+  passed=$((passed + p)); failed=$((failed + ${f:-0}))
+fi
+
 # The web UI: unit tests (Vitest), then browser tests (Playwright driving /usr/bin/chromium against
 # real servers from the Release build above, which also built the UI into the server's wwwroot).
 # Each reporter writes JSON; its totals join the .NET ones.

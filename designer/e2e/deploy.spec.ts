@@ -36,6 +36,12 @@ test("deploy a sample model through the form and watch it reach Running", async 
   await expect(page.locator('[data-state="Running"]').first()).toBeVisible();
   await expect(page.getByTestId("log-row").first()).toBeVisible();
   await expect(page.getByTestId("log-row").filter({ hasText: "anonymous" }).first()).toBeVisible();
+  // Running: how to call it through the OpenAI-compatible gateway, and its traffic (none yet).
+  await expect(page.getByTestId("gateway-base-url")).toContainText(`localhost:${new URL(page.url()).port}/v1`);
+  await expect(page.getByTestId("gateway-snippet")).toContainText('model="e2e-sample"');
+  await page.getByRole("tab", { name: "curl" }).click();
+  await expect(page.getByTestId("gateway-snippet")).toContainText("/v1/chat/completions");
+  await expect(page.getByTestId("usage")).toContainText("0 /s");
   await screen(page, "service-detail-running", info);
 
   // Back on the list the row is Running; undeploy it (with confirmation) and watch it stop.

@@ -399,6 +399,7 @@ public sealed partial class DockerShimlet : IShimlet
             ? new Uri($"http://{Loopback}:{p}")
             : null;
         var ready = 0;
+        var readyEndpoints = new List<Uri>();
         var stopped = 0;
         string? problem = null;
         var reason = UnhealthyReason.None;
@@ -416,6 +417,7 @@ public sealed partial class DockerShimlet : IShimlet
             if (up && await ProbeAsync(container, ct).ConfigureAwait(false))
             {
                 ready++;
+                readyEndpoints.Add(new Uri($"http://{Loopback}:{container.Labels[DockerLabels.Port]}"));
                 continue;
             }
 
@@ -462,6 +464,7 @@ public sealed partial class DockerShimlet : IShimlet
             ReadyReplicas = ready,
             DesiredReplicas = desired,
             Endpoint = endpoint,
+            ReplicaEndpoints = readyEndpoints,
             Reason = phase == ServicePhase.Running ? UnhealthyReason.None : reason,
             Message = phase == ServicePhase.Running ? null : problem,
         };

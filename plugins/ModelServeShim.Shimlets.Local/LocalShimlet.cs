@@ -175,7 +175,8 @@ public sealed class LocalShimlet : IShimlet, IAsyncDisposable
             Phase = ServicePhase.Pending,
             DesiredReplicas = snapshots.Count,
             ReadyReplicas = readyCount,
-            Endpoint = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://{LaunchPlan.Host}:{snapshots[0].Port}")),
+            Endpoint = ReplicaEndpoint(snapshots[0].Port),
+            ReplicaEndpoints = [.. snapshots.Where((_, i) => ready[i]).Select(s => ReplicaEndpoint(s.Port))],
         };
         var problemPhase = readyCount == 0 ? ServicePhase.Failed : ServicePhase.Degraded;
 
@@ -243,6 +244,8 @@ public sealed class LocalShimlet : IShimlet, IAsyncDisposable
             await wait.CancelAsync();
         }
     }
+
+    private static Uri ReplicaEndpoint(int port) => new(string.Create(CultureInfo.InvariantCulture, $"http://{LaunchPlan.Host}:{port}"));
 
     /// <inheritdoc />
     public async Task ScaleAsync(ServiceTarget target, int replicas, CancellationToken cancellationToken)

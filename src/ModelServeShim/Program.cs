@@ -19,6 +19,7 @@ app.MapModServApi();
 app.MapPluginsApi();
 app.MapSystemApi();
 app.MapEventsApi();
+app.MapGatewayApi();
 
 try
 {

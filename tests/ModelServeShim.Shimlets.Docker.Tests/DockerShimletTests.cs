@@ -74,6 +74,7 @@ public sealed class DockerShimletTests(DockerHarness docker) : IClassFixture<Doc
         Assert.Equal(2, two.DesiredReplicas);
         Assert.Equal(["0", "1"], (await docker.ContainersAsync(id)).Select(c => c.Labels[DockerLabels.Replica]).Order());
         Assert.Equal("ok", (await Http.GetStringAsync(new Uri($"http://127.0.0.1:{port + 1}/health"))).Trim());
+        Assert.Equal([new Uri($"http://127.0.0.1:{port}"), new Uri($"http://127.0.0.1:{port + 1}")], two.ReplicaEndpoints.Order(Comparer<Uri>.Create((a, b) => a.Port.CompareTo(b.Port))));
 
         await Shimlet.ScaleAsync(new ServiceTarget(id), 1, CancellationToken.None);
 

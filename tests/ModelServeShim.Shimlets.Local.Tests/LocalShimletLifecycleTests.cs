@@ -19,6 +19,7 @@ public sealed class LocalShimletLifecycleTests
         Assert.Equal(["local/replica/tiny-a1/0"], result.ResourceIds);
         Assert.Equal((1, 1, UnhealthyReason.None), (status.ReadyReplicas, status.DesiredReplicas, status.Reason));
         Assert.Equal("127.0.0.1", status.Endpoint!.Host);
+        Assert.Equal([status.Endpoint], status.ReplicaEndpoints);
         using var health = await LocalHarness.Http.GetAsync(new Uri(status.Endpoint, "/health"));
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
@@ -34,6 +35,7 @@ public sealed class LocalShimletLifecycleTests
         var running = await harness.WaitForStatusAsync("tiny-slow", s => s.Phase == ServicePhase.Running);
 
         Assert.Equal((ServicePhase.Pending, UnhealthyReason.Pending, 0), (pending.Phase, pending.Reason, pending.ReadyReplicas));
+        Assert.Empty(pending.ReplicaEndpoints); // not ready: the gateway must not send it requests
         Assert.Equal(1, running.ReadyReplicas);
     }
 
@@ -90,6 +92,7 @@ public sealed class LocalShimletLifecycleTests
         Assert.Equal(first.Pid, replicas[0].Pid);
         Assert.NotEqual(replicas[0].Port, replicas[1].Port);
         Assert.Equal(one.Endpoint, two.Endpoint);
+        Assert.Equal(replicas.Select(r => new Uri($"http://127.0.0.1:{r.Port}")), two.ReplicaEndpoints);
         using (var health = await LocalHarness.Http.GetAsync(new Uri($"http://127.0.0.1:{replicas[1].Port}/health")))
         {
             Assert.Equal(HttpStatusCode.OK, health.StatusCode);

@@ -285,3 +285,19 @@ export type StepEvent = Pick<
   definitionId: string;
   correlationId: string | null;
 };
+
+/** One interval of a service's gateway traffic (GET /api/v1/modserv/{id}/usage). */
+export interface UsagePoint {
+  at: string;
+  requests: number;
+  errors: number;
+  meanLatencyMs: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** A service's last 10 minutes of gateway traffic, oldest first, the current (partial) interval last. */
+export interface UsageSeries {
+  intervalSeconds: number;
+  points: UsagePoint[];
+}

@@ -120,6 +120,13 @@ public sealed record ShimletStatus
     /// <summary>Where the service answers (base URL), when known.</summary>
     public Uri? Endpoint { get; init; }
 
+    /// <summary>
+    /// The base URL of each ready replica, when the environment runs replicas the control plane must balance itself
+    /// (one local process per replica, one container per replica). Empty where the environment balances on its own
+    /// (a Kubernetes Service): requests then go to <see cref="Endpoint"/>.
+    /// </summary>
+    public IReadOnlyList<Uri> ReplicaEndpoints { get; init; } = [];
+
     /// <summary>Why it is not ready.</summary>
     public UnhealthyReason Reason { get; init; } = UnhealthyReason.None;
 

@@ -76,6 +76,9 @@ public static class ModServApi
             .Produces<Envelope<PagedResult<JournalEntry>>>();
         group.MapGet("/{serviceId}/manifests", ManifestsAsync).WithName("GetServiceManifests")
             .WithSummary("The rendered, shimlet-neutral deployment spec (what was or will be applied).").Produces<Envelope<JsonNode>>();
+        group.MapGet("/{serviceId}/usage", UsageAsync).WithName("GetServiceUsage")
+            .WithSummary("The service's gateway traffic over the last 10 minutes in 10 s intervals: requests, errors, mean latency, tokens (for the UI; Prometheus has the rest).")
+            .Produces<Envelope<Gateway.UsageSeries>>();
         group.MapDelete("/{serviceId}", UndeployAsync).RequireAuthorization(Policies.Operate).WithName("Undeploy")
             .WithSummary("Cancels a running pipeline, removes the service's resources, ends in Stopped.").Produces<Envelope<ServiceSummary>>();
         group.MapPost("/{serviceId}/scale", ScaleAsync).RequireAuthorization(Policies.Operate).WithName("Scale")
@@ -264,6 +267,9 @@ public static class ModServApi
         await JournalStream.FollowAsync(http, service.InstanceId, afterSequence, workflowDb, broadcaster, ct);
         return Results.Empty;
     }
+
+    private static async Task<IResult> UsageAsync(string serviceId, ServiceManager services, Gateway.GatewayUsage usage, CancellationToken ct) =>
+        await services.GetAsync(serviceId, ct) is null ? NotFound(serviceId) : Ok(usage.Series(serviceId));
 
     private static async Task<IResult> ManifestsAsync(string serviceId, ServiceManager services, CancellationToken ct)
     {

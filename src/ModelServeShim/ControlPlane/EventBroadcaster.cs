@@ -76,8 +76,26 @@ public sealed class EventBroadcaster : IWorkflowObserver
         });
     }
 
+    /// <summary>
+    /// Raised, in process, for every stored change of a service (the gateway follows states and replica counts with it).
+    /// Handlers must be quick and must not throw.
+    /// </summary>
+    public event Action<ServiceRecord>? ServiceChanged;
+
     /// <summary>A service was created or changed (stored).</summary>
-    public void OnServiceChanged(ServiceRecord service) => Publish("service", () => ServiceSummary.From(service));
+    public void OnServiceChanged(ServiceRecord service)
+    {
+        try
+        {
+            ServiceChanged?.Invoke(service);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _logger.LogError(e, "A service-changed handler failed for service {Service}", service?.Id);
+        }
+
+        Publish("service", () => ServiceSummary.From(service!));
+    }
 
     /// <inheritdoc />
     public void OnInstanceChanged(InstanceRecord instance) => Publish("instance", () =>

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using ModelServeShim.ControlPlane;
+using ModelServeShim.Gateway;
 using ModelServeShim.Plugins;
 using ModelServeShim.Security;
 using Prometheus;
@@ -38,13 +39,15 @@ public static class HostingExtensions
         services.AddWorkflowRuntime(configuration, databasePath);
         services.AddControlPlane(configuration, databasePath);
         services.AddPlugins();
+        services.AddGateway();
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder()
             .AddPolicy(Policies.View, p => p.RequireRole(Roles.Viewer))
             .AddPolicy(Policies.Operate, p => p.RequireRole(Roles.Operator))
-            .AddPolicy(Policies.Administer, p => p.RequireRole(Roles.Admin));
+            .AddPolicy(Policies.Administer, p => p.RequireRole(Roles.Admin))
+            .AddPolicy(Policies.Consume, p => p.RequireRole(Roles.Consumer, Roles.Viewer));
 
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
             c.ProblemDetails.Extensions["traceId"] = c.HttpContext.TraceIdentifier);

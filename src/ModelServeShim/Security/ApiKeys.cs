@@ -5,13 +5,17 @@ using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using ModelServeShim.Gateway;
 using ModelServeShim.Hosting;
 
 namespace ModelServeShim.Security;
 
-/// <summary>Roles, from least to most privileged.</summary>
+/// <summary>Roles: <c>viewer</c>, <c>operator</c>, <c>admin</c> from least to most privileged, and <c>consumer</c> beside them.</summary>
 public static class Roles
 {
+    /// <summary>Calls the OpenAI-compatible gateway (<c>/v1</c>) and nothing else.</summary>
+    public const string Consumer = "consumer";
+
     /// <summary>Reads everything.</summary>
     public const string Viewer = "viewer";
 
@@ -21,11 +25,11 @@ public static class Roles
     /// <summary>Also loads plugins and deletes definitions.</summary>
     public const string Admin = "admin";
 
-    /// <summary>All roles.</summary>
+    /// <summary>The ranked roles, least privileged first (a consumer is not among them: it has no rank).</summary>
     public static readonly IReadOnlyList<string> All = [Viewer, Operator, Admin];
 
-    /// <summary>The roles a role implies (an admin is also an operator and a viewer).</summary>
-    public static IEnumerable<string> Implied(string role) => All.Take(All.ToList().IndexOf(role) + 1);
+    /// <summary>The roles a role implies (an admin is also an operator and a viewer; a consumer is only a consumer).</summary>
+    public static IEnumerable<string> Implied(string role) => role == Consumer ? [Consumer] : All.Take(All.ToList().IndexOf(role) + 1);
 }
 
 /// <summary>Authorization policy names.</summary>
@@ -39,6 +43,70 @@ public static class Policies
 
     /// <summary>Admins.</summary>
     public const string Administer = "administer";
+
+    /// <summary>The OpenAI-compatible gateway: consumers and every ranked role.</summary>
+    public const string Consume = "consume";
+}
+
+/// <summary>Which models a key may use through the gateway (<see cref="ApiKeyOptions.Models"/>).</summary>
+public static class ModelAccess
+{
+    /// <summary>The claim that carries one of the key's model globs; a key without any may use every model.</summary>
+    public const string ClaimType = "modelserveshim:model";
+
+    /// <summary>True when the caller may use <paramref name="modelName"/>.</summary>
+    public static bool Allows(ClaimsPrincipal user, string modelName)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        var any = false;
+        foreach (var claim in user.FindAll(ClaimType))
+        {
+            any = true;
+            if (GlobMatches(claim.Value, modelName))
+            {
+                return true;
+            }
+        }
+
+        return !any;
+    }
+
+    /// <summary><c>*</c> matches any run of characters, <c>?</c> one; everything else itself (case-sensitive).</summary>
+    public static bool GlobMatches(string glob, string text)
+    {
+        ArgumentNullException.ThrowIfNull(glob);
+        ArgumentNullException.ThrowIfNull(text);
+        int g = 0, t = 0, star = -1, mark = 0;
+        while (t < text.Length)
+        {
+            if (g < glob.Length && (glob[g] == '?' || glob[g] == text[t]))
+            {
+                g++;
+                t++;
+            }
+            else if (g < glob.Length && glob[g] == '*')
+            {
+                star = g++;
+                mark = t;
+            }
+            else if (star >= 0)
+            {
+                g = star + 1;
+                t = ++mark;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        while (g < glob.Length && glob[g] == '*')
+        {
+            g++;
+        }
+
+        return g == glob.Length;
+    }
 }
 
 /// <summary>One API key (section <c>Auth:ApiKeys</c>).</summary>
@@ -54,10 +122,16 @@ public sealed class ApiKeyOptions
     [RegularExpression("^sha256:[0-9a-f]{64}$", ErrorMessage = "KeyHash must be 'sha256:' and 64 lower-case hex digits; run 'model-serve-shim keys hash <key>'.")]
     public string KeyHash { get; set; } = "";
 
-    /// <summary><c>viewer</c>, <c>operator</c> or <c>admin</c>.</summary>
+    /// <summary><c>viewer</c>, <c>operator</c>, <c>admin</c>, or <c>consumer</c> (the gateway <c>/v1</c> only).</summary>
     [Required]
-    [RegularExpression("^(viewer|operator|admin)$", ErrorMessage = "Role must be viewer, operator or admin.")]
+    [RegularExpression("^(viewer|operator|admin|consumer)$", ErrorMessage = "Role must be viewer, operator, admin or consumer.")]
     public string Role { get; set; } = Roles.Viewer;
+
+    /// <summary>
+    /// The models the key may use through the gateway, as globs of model names (<c>llama-*</c>); empty (the default)
+    /// for every model. The control plane's own API is not limited by it.
+    /// </summary>
+    public List<string> Models { get; set; } = [];
 }
 
 /// <summary>Authentication settings (section <c>Auth</c>).</summary>
@@ -84,6 +158,15 @@ public sealed class AuthOptionsValidator(IOptions<ShimOptions> shim) : IValidate
             if (!Validator.TryValidateObject(options.ApiKeys[i], new ValidationContext(options.ApiKeys[i]), results, validateAllProperties: true))
             {
                 failures.AddRange(results.Select(r => $"Auth:ApiKeys:{i}: {r.ErrorMessage}"));
+            }
+        }
+
+        for (var i = 0; i < options.ApiKeys.Count; i++)
+        {
+            var bad = options.ApiKeys[i].Models.FirstOrDefault(m => string.IsNullOrWhiteSpace(m) || m.Length > 128 || m.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '*' or '?')));
+            if (bad is not null)
+            {
+                failures.Add($"Auth:ApiKeys:{i}:Models: '{bad}' is not a model glob: use letters, digits, '-', '.', '_', '*' and '?' (up to 128), e.g. 'llama-*'.");
             }
         }
 
@@ -127,13 +210,16 @@ public sealed class ApiKeyAuthenticationHandler(
     /// <summary>The operator name of unauthenticated loopback requests.</summary>
     public const string Anonymous = "anonymous";
 
+    /// <summary>The header a key may also come in.</summary>
+    public const string ApiKeyHeader = "X-Api-Key";
+
     /// <inheritdoc />
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var keys = auth.Value.ApiKeys;
         if (keys.Count == 0)
         {
-            return Task.FromResult(Success(Anonymous, Roles.Admin));
+            return Task.FromResult(Success(Anonymous, Roles.Admin, []));
         }
 
         string? presented = null;
@@ -141,7 +227,7 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             presented = header["Bearer ".Length..].Trim();
         }
-        else if (Request.Headers.TryGetValue("X-Api-Key", out var apiKey))
+        else if (Request.Headers.TryGetValue(ApiKeyHeader, out var apiKey))
         {
             presented = apiKey.FirstOrDefault();
         }
@@ -162,7 +248,7 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             if (CryptographicOperations.FixedTimeEquals(hash, Encoding.ASCII.GetBytes(key.KeyHash)))
             {
-                return Task.FromResult(Success(key.Name, key.Role));
+                return Task.FromResult(Success(key.Name, key.Role, key.Models));
             }
         }
 
@@ -174,6 +260,14 @@ public sealed class ApiKeyAuthenticationHandler(
     {
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
+        if (IsGateway)
+        {
+            // OpenAI clients read errors in their own shape.
+            await OpenAiErrors.Result(401, OpenAiErrors.Types.Authentication, OpenAiErrors.Codes.InvalidApiKey, null,
+                "Send a valid API key as 'Authorization: Bearer <key>' (the OpenAI SDKs' api_key).").ExecuteAsync(Context);
+            return;
+        }
+
         await Results.Problem(
             statusCode: 401,
             title: "Authentication required",
@@ -185,16 +279,26 @@ public sealed class ApiKeyAuthenticationHandler(
     {
         Response.StatusCode = StatusCodes.Status403Forbidden;
         var role = Context.User.FindAll(ClaimTypes.Role).LastOrDefault()?.Value;
+        if (IsGateway)
+        {
+            await OpenAiErrors.Result(403, OpenAiErrors.Types.Permission, null, null,
+                $"Your key's role ({role}) may not call the gateway.").ExecuteAsync(Context);
+            return;
+        }
+
         await Results.Problem(
             statusCode: 403,
             title: "Forbidden",
             detail: $"Your key's role ({role}) does not allow this request; ask an admin for a key with a higher role.").ExecuteAsync(Context);
     }
 
-    private AuthenticateResult Success(string name, string role)
+    private bool IsGateway => Request.Path.StartsWithSegments(GatewayPaths.Base);
+
+    private AuthenticateResult Success(string name, string role, IEnumerable<string> models)
     {
         var claims = new List<Claim> { new(ClaimTypes.Name, name) };
         claims.AddRange(Roles.Implied(role).Select(r => new Claim(ClaimTypes.Role, r)));
+        claims.AddRange(models.Select(m => new Claim(ModelAccess.ClaimType, m)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }

@@ -64,6 +64,21 @@ public sealed class TestShimlet : IShimlet
     /// <summary>Makes a deployed service unhealthy (or healthy again): its status and its /health follow.</summary>
     public void SetHealthy(string serviceId, bool healthy) => _deployed[serviceId].Healthy = healthy;
 
+    /// <summary>
+    /// Serves a running service from these runtimes, one replica each: its status lists their endpoints as
+    /// <see cref="ShimletStatus.ReplicaEndpoints"/> (the way the local shimlet reports one process per replica).
+    /// </summary>
+    public void SetReplicaRuntimes(string serviceId, IReadOnlyList<FakeRuntime> runtimes)
+    {
+        ArgumentNullException.ThrowIfNull(runtimes);
+        foreach (var runtime in runtimes)
+        {
+            runtime.Lookup = Runtime.Lookup;
+        }
+
+        _deployed[serviceId].ReplicaRuntimes = runtimes;
+    }
+
     public IEnumerable<DeploymentSpec> AppliedFor(string serviceId) => Applied.Where(s => s.ServiceId == serviceId);
 
     public Task<ApplyResult> ApplyAsync(DeploymentSpec spec, CancellationToken cancellationToken)
@@ -166,6 +181,11 @@ public sealed class TestShimlet : IShimlet
                 Phase = ServicePhase.Degraded, ReadyReplicas = 0, DesiredReplicas = desired, Reason = UnhealthyReason.Failed,
                 Message = "readiness probe failed: GET /health answered 503", Endpoint = Runtime.EndpointFor(serviceId),
             },
+            _ when d.ReplicaRuntimes is { } runtimes => new ShimletStatus
+            {
+                Phase = ServicePhase.Running, ReadyReplicas = runtimes.Count, DesiredReplicas = runtimes.Count, Endpoint = runtimes[0].EndpointFor(serviceId),
+                ReplicaEndpoints = [.. runtimes.Select(r => r.EndpointFor(serviceId))],
+            },
             _ => new ShimletStatus { Phase = ServicePhase.Running, ReadyReplicas = desired, DesiredReplicas = desired, Endpoint = Runtime.EndpointFor(serviceId) },
         };
     }
@@ -183,5 +203,7 @@ public sealed class TestShimlet : IShimlet
         public bool Healthy { get; set; } = true;
 
         public bool Deleted { get; set; }
+
+        public IReadOnlyList<FakeRuntime>? ReplicaRuntimes { get; set; }
     }
 }

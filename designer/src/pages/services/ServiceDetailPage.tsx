@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react
 import { Link, useParams } from "react-router";
 import { api, ApiError, asApiError } from "../../api/client";
 import { RESYNC, useServerEvent } from "../../api/events";
-import type { InstanceEvent, PipelineView, ServiceDetail, ServiceSummary, StepEvent, WorkflowDefinition } from "../../api/types";
+import type { InstanceEvent, PipelineView, ServiceDetail, ServiceSummary, StepEvent, UsageSeries, WorkflowDefinition } from "../../api/types";
 import { LogView } from "../../live/LogView";
 import { PipelineGraph } from "../../live/PipelineGraph";
 import { StateTimeline } from "../../live/StateTimeline";
@@ -12,7 +12,10 @@ import { useCoalesced } from "../../live/coalesce";
 import { statusesFromPipelineView } from "../../live/stepStatus";
 import { bytes, dateTime } from "../../ui/format";
 import { Badge, Empty, ErrorBanner, PageHeader, Spinner } from "../../ui/kit";
+import { useAuth } from "../../auth";
+import { gatewayBaseUrl, gatewaySnippet, servedByGateway, SNIPPET_LANGUAGES, type SnippetLanguage } from "./gatewaySnippet";
 import { ServiceActions } from "./ServiceActions";
+import { figure, sparkline, usageLines } from "./usageChart";
 import { accelerators } from "./serviceList";
 import "./services.css";
 
@@ -236,6 +239,8 @@ export default function ServiceDetailPage() {
         </div>
 
         <div>
+          {servedByGateway(s.state) && <GatewayCard model={s.modelName} />}
+          {servedByGateway(s.state) && <UsageCard base={base} />}
           <section className="card">
             <h2>State history</h2>
             {detail.history.length ? <StateTimeline history={detail.history} current={s.state} /> : <span className="muted">No transitions yet.</span>}
@@ -265,6 +270,90 @@ function Endpoint({ url }: { url: string }) {
         {copied ? "Copied" : "Copy"}
       </button>
     </span>
+  );
+}
+
+// How to call the service through the control plane's OpenAI-compatible gateway (docs/gateway.md).
+function GatewayCard({ model }: { model: string }) {
+  const { me } = useAuth();
+  const [language, setLanguage] = useState<SnippetLanguage>("python");
+  const [copied, setCopied] = useState<string | null>(null);
+  const baseUrl = gatewayBaseUrl(window.location.origin);
+  const snippet = gatewaySnippet(language, baseUrl, model, me?.authRequired ?? false);
+  const copy = (what: string, text: string) => {
+    void navigator.clipboard?.writeText(text).then(() => {
+      setCopied(what);
+      setTimeout(() => setCopied(null), 1500);
+    });
+  };
+  return (
+    <section className="card gateway-card" data-testid="gateway">
+      <h2>Use it (OpenAI API)</h2>
+      <div className="gateway-base">
+        <span className="muted">Base URL</span>
+        <span className="endpoint" data-testid="gateway-base-url">
+          {baseUrl}
+          <button className="btn btn-small btn-ghost" onClick={() => copy("base", baseUrl)} aria-label="Copy base URL">
+            {copied === "base" ? "Copied" : "Copy"}
+          </button>
+        </span>
+        <span className="muted">
+          model <b className="mono">{model}</b>
+        </span>
+      </div>
+      <div className="tabs" role="tablist">
+        {SNIPPET_LANGUAGES.map((l) => (
+          <button key={l.id} role="tab" aria-selected={language === l.id} onClick={() => setLanguage(l.id)}>
+            {l.label}
+          </button>
+        ))}
+      </div>
+      <div className="gateway-snippet">
+        <button className="btn btn-small btn-ghost gateway-copy" onClick={() => copy("snippet", snippet)} aria-label="Copy snippet">
+          {copied === "snippet" ? "Copied" : "Copy"}
+        </button>
+        <pre className="spec" data-testid="gateway-snippet">
+          {snippet}
+        </pre>
+      </div>
+    </section>
+  );
+}
+
+// The service's traffic through the gateway over the last 10 minutes, read again every 10 s.
+function UsageCard({ base }: { base: string }) {
+  const [series, setSeries] = useState<UsageSeries | null>(null);
+  useEffect(() => {
+    const ctl = new AbortController();
+    const load = () =>
+      api<UsageSeries>(`${base}/usage`, { signal: ctl.signal })
+        .then(setSeries)
+        .catch(() => {
+          /* the chart is optional: the rest of the page shows what is wrong */
+        });
+    void load();
+    const timer = setInterval(() => void load(), 10_000);
+    return () => {
+      clearInterval(timer);
+      ctl.abort();
+    };
+  }, [base]);
+  if (!series) return null;
+  return (
+    <section className="card usage-card" data-testid="usage">
+      <h2>Traffic (last 10 min)</h2>
+      {usageLines(series).map((line) => (
+        <div className="usage-line" key={line.label}>
+          <span className="muted">{line.label}</span>
+          <svg className="usage-spark" height="28" viewBox="-1 -1 162 30" preserveAspectRatio="none" aria-hidden="true">
+            <polyline points={sparkline(line.values, 160, 28)} fill="none" stroke="var(--accent)" strokeWidth="1.5" vectorEffect="non-scaling-stroke" />
+          </svg>
+          <b className="mono">
+            {figure(line.current)} {line.unit}
+          </b>
+        </div>
+      ))}
+    </section>
   );
 }
 
