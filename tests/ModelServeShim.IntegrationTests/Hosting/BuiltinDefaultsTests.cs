@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Options;
+using ModelServeShim.IntegrationTests.CrashResume;
 using ModelServeShim.IntegrationTests.Infrastructure;
 
 namespace ModelServeShim.IntegrationTests.Hosting;
@@ -18,7 +18,7 @@ public sealed class BuiltinDefaultsTests
 
         Assert.Contains("opensourcellm", pipelines);
         Assert.Contains("quant-llm", pipelines);
-        var files = (await (await client.GetAsync("/api/v1/workflow-files")).ReadJsonAsync()).AsArray();
+        var files = (await (await client.GetAsync("/api/v1/workflow-files")).ReadJsonAsync())["files"]!.AsArray();
         Assert.Contains(files, f => (string)f!["file"]! == "builtin:opensourcellm.json" && f["errors"]!.AsArray().Count == 0);
     }
 
@@ -32,41 +32,40 @@ public sealed class BuiltinDefaultsTests
         await File.WriteAllTextAsync(Path.Combine(factory.WorkflowsDir, "opensourcellm.json"), json.ToJsonString());
         var client = factory.CreateClient();
 
-        var definition = await (await client.GetAsync("/api/v1/workflow-definitions/opensourcellm")).ReadJsonAsync();
+        var list = (await (await client.GetAsync("/api/v1/workflow-definitions")).ReadJsonAsync()).AsArray();
+        var definition = list.Single(d => (string)d!["definitionId"]! == "opensourcellm")!;
 
         Assert.Equal("replaced by the workflow folder", (string)definition["description"]!);
         Assert.Equal("file:opensourcellm.json", (string)definition["source"]!);
-        var files = (await (await client.GetAsync("/api/v1/workflow-files")).ReadJsonAsync()).AsArray();
+        Assert.Equal(1, (int)definition["version"]!);
+        var files = (await (await client.GetAsync("/api/v1/workflow-files")).ReadJsonAsync())["files"]!.AsArray();
         Assert.DoesNotContain(files, f => (string)f!["file"]! == "builtin:opensourcellm.json");
     }
 
     [Fact]
-    public void UnknownDefaultPipeline_StopsTheStartWithTheSettingAndTheKnownPipelines()
+    public async Task UnknownDefaultPipeline_StopsTheStartWithExitCode2AndTheKnownPipelines()
     {
-        using var factory = new SettingsFactory(("ModelServeShim:Pipeline", "no-such-pipeline"));
+        using var root = new TempDirectory("mss-defaults");
+        using var shim = ShimProcess.Start(ShimProcess.FreePort(), root.Sub("data"), root.Sub("workflows"), "--pipeline=no-such-pipeline");
 
-        var e = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+        var exitCode = await shim.WaitForExitAsync(TimeSpan.FromMinutes(2));
 
-        var failure = Assert.Single(Hosting_ConfigurationErrors(e));
-        Assert.Contains("ModelServeShim:Pipeline (--pipeline) 'no-such-pipeline' is not a loaded pipeline", failure, StringComparison.Ordinal);
-        Assert.Contains("opensourcellm", failure, StringComparison.Ordinal);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("invalid configuration: ModelServeShim:Pipeline (--pipeline) 'no-such-pipeline' is not a loaded pipeline", shim.Output, StringComparison.Ordinal);
+        Assert.Contains("opensourcellm, quant-llm", shim.Output, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void UnknownDefaultShimlet_StopsTheStartWithTheSettingAndTheKnownShimlets()
+    public async Task UnknownDefaultShimlet_StopsTheStartWithExitCode2AndTheKnownShimlets()
     {
-        using var factory = new SettingsFactory(("ModelServeShim:Shimlet", "nowhere"));
+        using var root = new TempDirectory("mss-defaults");
+        using var shim = ShimProcess.Start(ShimProcess.FreePort(), root.Sub("data"), root.Sub("workflows"), "--shimlet=nowhere");
 
-        var e = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+        var exitCode = await shim.WaitForExitAsync(TimeSpan.FromMinutes(2));
 
-        var failure = Assert.Single(Hosting_ConfigurationErrors(e));
-        Assert.Contains("ModelServeShim:Shimlet (--shimlet) 'nowhere' is not a shimlet", failure, StringComparison.Ordinal);
-        Assert.Contains("k8s, local", failure, StringComparison.Ordinal);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("ModelServeShim:Shimlet (--shimlet) 'nowhere' is not a shimlet: the server has k8s, local", shim.Output, StringComparison.Ordinal);
     }
-
-    private static IReadOnlyList<string> Hosting_ConfigurationErrors(Exception e) => ModelServeShim.Hosting.ConfigurationErrors.From(e) is { Count: > 0 } failures
-        ? failures
-        : throw new Xunit.Sdk.XunitException($"not a configuration error: {e}");
 
     private static string FindRepositoryRoot()
     {
@@ -79,10 +78,5 @@ public sealed class BuiltinDefaultsTests
         }
 
         throw new InvalidOperationException("ModelServeShim.sln not found above the test binaries");
-    }
-
-    private sealed class SettingsFactory(params (string Key, string Value)[] settings) : ShimFactory
-    {
-        protected override IEnumerable<KeyValuePair<string, string>> Settings => settings.Select(s => KeyValuePair.Create(s.Key, s.Value));
     }
 }
