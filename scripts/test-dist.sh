@@ -4,7 +4,8 @@
 #  2. copies ONLY dist/linux-x64/model-serve-shim and model-serve-shim-llama into an empty folder and, from there:
 #     --version, --help, a missing default pipeline stops the start (exit 2); starts it with a fresh data dir; both
 #     built-in pipelines in GET /api/v1/plugins; the web UI at /; deploys the sample GGUF with the local shimlet to
-#     Running and gets a completion from its endpoint; an appsettings.json in the working directory is read;
+#     Running and gets a completion from its endpoint; an appsettings.json in the working directory is read; hot-loads
+#     the Docker shimlet plugin (its build output, from the solution build) on the trimmed framework;
 #  3. builds the image (scripts/build-image.sh) and runs it on the local dockerd (host network, 127.0.0.1): /healthz 200.
 # Prints one line per check and ends with "N passed, N failed". Usage: bash scripts/test-dist.sh
 set -uo pipefail
@@ -99,6 +100,17 @@ completion="$(curl -s "${endpoint%/}/v1/completions" -H 'Content-Type: applicati
   -d '{"model": "sample", "prompt": "Once upon a time", "max_tokens": 8, "temperature": 0}')"
 grep -q '"completion_tokens":8' <<<"$completion" && ok "a completion from the runtime" || fail "completion" "$completion"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$base/api/v1/modserv/$service")" = 200 ] && ok "undeploy" || fail "undeploy"
+
+# A plugin on the single file's (trimmed) framework: the Docker shimlet, as built by the solution build.
+docker_plugin="$repo/plugins/ModelServeShim.Shimlets.Docker/bin/Release/net10.0"
+if [ -f "$docker_plugin/ModelServeShim.Shimlets.Docker.dll" ]; then
+  mkdir -p "$work/data/plugins-bin/ModelServeShim.Shimlets.Docker"
+  cp "$docker_plugin"/* "$work/data/plugins-bin/ModelServeShim.Shimlets.Docker/"
+  loaded="$(curl -s -X POST "$base/api/v1/plugins/load" -H 'Content-Type: application/json' -d '{"name": "ModelServeShim.Shimlets.Docker"}')"
+  grep -q '"shimlets":\["docker"\]' <<<"$loaded" && ok "the Docker shimlet plugin loads" || fail "plugin load" "$loaded"
+else
+  fail "plugin load" "no build of plugins/ModelServeShim.Shimlets.Docker (dotnet build ModelServeShim.sln first)"
+fi
 kill "$server_pid"; wait "$server_pid" 2>/dev/null; server_pid=""
 
 # The container image on the local dockerd: host network, bound to 127.0.0.1 only.
