@@ -28,16 +28,33 @@ public sealed record ServiceSummary(
     string? AcceleratorType, int AcceleratorCount, string? Endpoint, string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {
     internal static ServiceSummary From(ServiceRecord s) => new(
-        s.Id, s.ModelName, s.State, s.Shimlet, s.Pipeline, s.Replicas, s.AcceleratorType, s.AcceleratorCount, s.Endpoint, s.CreatedBy, s.CreatedAt, s.UpdatedAt);
+        s.Id, s.ModelName, s.State, s.Desired.Shimlet, s.Desired.Pipeline, s.Desired.Replicas, s.Desired.AcceleratorType, s.Desired.AcceleratorCount,
+        s.Endpoint, s.CreatedBy, s.CreatedAt, s.UpdatedAt);
 }
+
+/// <summary>A change of the desired state: who changed what, when, and the desired state after it.</summary>
+public sealed record DesiredStateEntry(int Generation, DateTimeOffset At, string Operator, string Change, JsonNode? State);
 
 /// <summary>The last error and its diagnosis.</summary>
 public sealed record ServiceError(string? Type, string? Message, string? Step);
 
 /// <summary>Everything known about a service.</summary>
+/// <param name="Service">The summary.</param>
+/// <param name="ModelFile">The model file (desired state).</param>
+/// <param name="Namespace">The namespace (desired state).</param>
+/// <param name="InstanceId">The latest pipeline instance.</param>
+/// <param name="CurrentStep">The step running now, if any.</param>
+/// <param name="Model">Model facts from the pipeline.</param>
+/// <param name="Memory">The memory estimate from the pipeline.</param>
+/// <param name="ResourceIds">The environment's resource ids.</param>
+/// <param name="LastError">The last error and its diagnosis.</param>
+/// <param name="History">State transitions, oldest first.</param>
+/// <param name="Request">The desired state as a deploy request (what a redeploy runs the pipeline with).</param>
+/// <param name="DesiredHistory">Every change of the desired state, oldest first.</param>
 public sealed record ServiceDetail(
     ServiceSummary Service, string ModelFile, string? Namespace, JsonNode? Request, string? InstanceId, string? CurrentStep,
-    JsonNode? Model, JsonNode? Memory, JsonNode? ResourceIds, ServiceError? LastError, IReadOnlyList<HistoryEntry> History);
+    JsonNode? Model, JsonNode? Memory, JsonNode? ResourceIds, ServiceError? LastError, IReadOnlyList<HistoryEntry> History,
+    IReadOnlyList<DesiredStateEntry> DesiredHistory);
 
 /// <summary>One pipeline step as the dashboard shows it.</summary>
 public sealed record PipelineStep(
@@ -141,7 +158,7 @@ public static class ModServApi
 
         if (shimlet is not null)
         {
-            query = query.Where(x => x.Shimlet == shimlet);
+            query = query.Where(x => x.Desired.Shimlet == shimlet);
         }
 
         var items = await query.OrderByDescending(x => x.CreatedAt).Take(1000).ToListAsync(ct);
@@ -159,6 +176,7 @@ public static class ModServApi
 
         await using var context = await db.CreateDbContextAsync(ct);
         var history = await context.Transitions.AsNoTracking().Where(t => t.ServiceId == serviceId).OrderBy(t => t.Id).ToListAsync(ct);
+        var changes = await context.DesiredStateChanges.AsNoTracking().Where(c => c.ServiceId == serviceId).OrderBy(c => c.Id).ToListAsync(ct);
         var outputs = service.InstanceId is null ? [] : await services.FinalOutputsAsync(service.InstanceId, ct);
         JsonNode? Output(string type, string name) => ServiceManager.LatestOutput(outputs, type, name);
         string? current = null;
@@ -172,16 +190,17 @@ public static class ModServApi
 
         return Ok(new ServiceDetail(
             ServiceSummary.From(service),
-            service.ModelFile,
-            service.Namespace,
-            JsonNode.Parse(service.RequestJson),
+            service.Desired.ModelFile,
+            service.Desired.Namespace,
+            service.Desired.Snapshot(service.ModelName),
             service.InstanceId,
             current,
             Output(ServiceManager.OutputSources.ModelValidation, "facts"),
             Output(ServiceManager.OutputSources.ModelValidation, "memory"),
             Output(ServiceManager.OutputSources.ResourceDeployment, "resourceIds"),
             service.LastError is null && service.LastErrorType is null ? null : new ServiceError(service.LastErrorType, service.LastError, service.LastErrorStep),
-            [.. history.Select(h => new HistoryEntry(h.At, h.From, h.To, h.Reason, h.Operator))]));
+            [.. history.Select(h => new HistoryEntry(h.At, h.From, h.To, h.Reason, h.Operator))],
+            [.. changes.Select(c => new DesiredStateEntry(c.Generation, c.At, c.Operator, c.Change, JsonNode.Parse(c.StateJson)))]));
     }
 
     private static async Task<IResult> PipelineAsync(
@@ -195,7 +214,7 @@ public static class ModServApi
 
         await using var wf = await workflowDb.CreateDbContextAsync(ct);
         var instance = service.InstanceId is null ? null : await wf.Instances.AsNoTracking().FirstOrDefaultAsync(i => i.Id == service.InstanceId, ct);
-        var pipeline = await definitions.GetCompiledAsync(service.Pipeline, instance?.DefinitionVersion, ct);
+        var pipeline = await definitions.GetCompiledAsync(service.Desired.Pipeline, instance?.DefinitionVersion, ct);
         var attempts = instance is null ? [] : await wf.StepExecutions.AsNoTracking().Where(s => s.InstanceId == instance.Id).ToListAsync(ct);
         var finished = instance?.Status is InstanceStatus.Completed or InstanceStatus.Faulted or InstanceStatus.Cancelled;
         var steps = new List<PipelineStep>();
@@ -222,7 +241,7 @@ public static class ModServApi
                 [.. mine.Select(StepAttempt.From)]));
         }
 
-        return Ok(new PipelineView(instance?.Id, service.Pipeline, instance?.DefinitionVersion, instance?.Status, steps));
+        return Ok(new PipelineView(instance?.Id, service.Desired.Pipeline, instance?.DefinitionVersion, instance?.Status, steps));
     }
 
     private static async Task<IResult> LogsAsync(

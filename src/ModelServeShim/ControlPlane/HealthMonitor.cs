@@ -39,7 +39,7 @@ public sealed class HealthMonitor(
             .ToListAsync(cancellationToken);
         foreach (var service in watched)
         {
-            if (shimlets.Find(service.Shimlet) is not { } shimlet)
+            if (shimlets.Find(service.Desired.Shimlet) is not { } shimlet)
             {
                 continue;
             }
@@ -47,7 +47,7 @@ public sealed class HealthMonitor(
             ShimletStatus status;
             try
             {
-                status = await shimlet.GetStatusAsync(new ServiceTarget(service.Id, service.Namespace), cancellationToken);
+                status = await shimlet.GetStatusAsync(new ServiceTarget(service.Id, service.Desired.Namespace), cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

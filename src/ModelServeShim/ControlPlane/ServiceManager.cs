@@ -120,37 +120,32 @@ public sealed class ServiceManager(
         }
 
         var now = time.GetUtcNow();
+        var id = $"{request.ModelName}-{Guid.NewGuid()}";
         var service = new ServiceRecord
         {
-            Id = $"{request.ModelName}-{Guid.NewGuid()}",
+            Id = id,
             ModelName = request.ModelName!,
-            ModelFile = request.ModelFile!,
             State = ServiceState.Initializing,
-            Shimlet = shimletName,
-            Pipeline = pipelineName,
-            Namespace = request.Namespace,
-            RequestJson = JsonSerializer.Serialize(request, DeployRequestValidator.Json),
-            Replicas = request.ReplicaCount ?? 1,
-            AcceleratorType = request.ResourceRequirements!.AcceleratorType,
-            AcceleratorCount = request.ResourceRequirements.AcceleratorCount ?? 0,
+            Desired = ServiceDesiredState.From(id, request, shimletName, pipelineName, pipeline!.Version, now, @operator),
             CreatedBy = @operator,
             CreatedAt = now,
             UpdatedAt = now,
         };
         context.Services.Add(service);
+        context.DesiredStateChanges.Add(ServiceDesiredStateChange.Of(service.Desired, service.ModelName, $"deployed: pipeline {pipelineName} v{pipeline.Version}, {service.Desired.Replicas} replica(s)"));
         context.Transitions.Add(new ServiceTransitionRecord
         {
             ServiceId = service.Id, At = now, From = null, To = ServiceState.Initializing, Operator = @operator,
-            Reason = $"deploy requested: pipeline {pipelineName} v{pipeline!.Version}, shimlet {shimletName}{(request.DryRun == true ? ", dry run" : "")}",
+            Reason = $"deploy requested: pipeline {pipelineName} v{pipeline.Version}, shimlet {shimletName}{(request.DryRun == true ? ", dry run" : "")}",
         });
         await context.SaveChangesAsync(cancellationToken);
         broadcaster.OnServiceChanged(service);
-        metrics.DeploymentStarted(pipelineName, shimletName, service.AcceleratorType, service.AcceleratorCount * service.Replicas);
-        await StartPipelineAsync(service, request, pipeline, @operator, cancellationToken);
+        metrics.DeploymentStarted(pipelineName, shimletName, service.Desired.AcceleratorType, service.Desired.AcceleratorCount * service.Desired.Replicas);
+        await StartPipelineAsync(service, pipeline, @operator, cancellationToken);
         return new DeployResult(service, [.. pipeline.Order.Select(s => s.Id)]);
     }
 
-    /// <summary>Runs the pipeline again with the stored request.</summary>
+    /// <summary>Runs the deploy pipeline again (its latest version) with the service's current desired state.</summary>
     public async Task<DeployResult> RedeployAsync(string serviceId, string @operator, CancellationToken cancellationToken)
     {
         var service = await GetAsync(serviceId, cancellationToken) ?? throw new KeyNotFoundException(serviceId);
@@ -160,21 +155,29 @@ public sealed class ServiceManager(
             throw new ServiceStateConflictException($"Service '{serviceId}' is {service.State}: redeploy is possible when it is Running, Degraded, Failed or Stopped.", service.State);
         }
 
-        var pipeline = await definitions.GetCompiledAsync(service.Pipeline, null, cancellationToken)
-            ?? throw new ServiceRequestInvalidException([new("pipeline", $"Pipeline '{service.Pipeline}' no longer exists.")]);
-        var request = JsonSerializer.Deserialize<DeployRequest>(service.RequestJson, DeployRequestValidator.Json)!;
-        await TransitionAsync(serviceId, ServiceTrigger.Redeploy, $"redeploy requested (pipeline {service.Pipeline} v{pipeline.Version})", @operator, s =>
+        var pipeline = await definitions.GetCompiledAsync(service.Desired.Pipeline, null, cancellationToken)
+            ?? throw new ServiceRequestInvalidException([new("pipeline", $"Pipeline '{service.Desired.Pipeline}' no longer exists.")]);
+        var from = service.Desired.PipelineVersion;
+        await ChangeDesiredAsync(serviceId, @operator, d =>
+        {
+            d.PipelineVersion = pipeline.Version;
+            return from == pipeline.Version
+                ? $"redeployed: pipeline {pipeline.DefinitionId} v{pipeline.Version}, {d.Replicas} replica(s)"
+                : $"redeployed: pipeline {pipeline.DefinitionId} v{from} → v{pipeline.Version}, {d.Replicas} replica(s)";
+        }, cancellationToken);
+        await TransitionAsync(serviceId, ServiceTrigger.Redeploy, $"redeploy requested (pipeline {pipeline.DefinitionId} v{pipeline.Version})", @operator, s =>
         {
             s.LastError = null;
             s.LastErrorType = null;
             s.LastErrorStep = null;
         }, cancellationToken);
-        metrics.DeploymentStarted(service.Pipeline, service.Shimlet, service.AcceleratorType, service.AcceleratorCount * service.Replicas);
-        await StartPipelineAsync(service, request, pipeline, @operator, cancellationToken);
+        service = (await GetAsync(serviceId, cancellationToken))!;
+        metrics.DeploymentStarted(service.Desired.Pipeline, service.Desired.Shimlet, service.Desired.AcceleratorType, service.Desired.AcceleratorCount * service.Desired.Replicas);
+        await StartPipelineAsync(service, pipeline, @operator, cancellationToken);
         return new DeployResult((await GetAsync(serviceId, cancellationToken))!, [.. pipeline.Order.Select(s => s.Id)]);
     }
 
-    /// <summary>Scales a Running or Degraded service through its shimlet.</summary>
+    /// <summary>Scales a Running or Degraded service: its desired replicas change, then its shimlet applies them.</summary>
     public async Task<ServiceRecord> ScaleAsync(string serviceId, int replicas, string @operator, CancellationToken cancellationToken)
     {
         if (replicas < 0 || replicas > options.Value.MaxReplicas)
@@ -188,10 +191,16 @@ public sealed class ServiceManager(
             throw new ServiceStateConflictException($"Service '{serviceId}' is {service.State}: only Running or Degraded services can be scaled.", service.State);
         }
 
-        var shimlet = shimlets.Find(service.Shimlet)
-            ?? throw new ServiceStateConflictException($"Shimlet '{service.Shimlet}' is not loaded, so the service cannot be scaled.", service.State);
-        await shimlet.ScaleAsync(new ServiceTarget(service.Id, service.Namespace), replicas, cancellationToken);
-        await RecordAsync(serviceId, $"scaled from {service.Replicas} to {replicas} replica(s)", @operator, s => s.Replicas = replicas, cancellationToken);
+        var shimlet = shimlets.Find(service.Desired.Shimlet)
+            ?? throw new ServiceStateConflictException($"Shimlet '{service.Desired.Shimlet}' is not loaded, so the service cannot be scaled.", service.State);
+        await shimlet.ScaleAsync(new ServiceTarget(service.Id, service.Desired.Namespace), replicas, cancellationToken);
+        var from = service.Desired.Replicas;
+        await ChangeDesiredAsync(serviceId, @operator, d =>
+        {
+            d.Replicas = replicas;
+            return $"replicas {from} → {replicas}";
+        }, cancellationToken);
+        await RecordAsync(serviceId, $"scaled from {from} to {replicas} replica(s)", @operator, _ => { }, cancellationToken);
         return (await GetAsync(serviceId, cancellationToken))!;
     }
 
@@ -334,7 +343,7 @@ public sealed class ServiceManager(
                 await TransitionAsync(service.Id, ServiceTrigger.PipelineSucceeded, $"pipeline completed in {duration.TotalSeconds:0.###} s", "pipeline", s => s.Endpoint = endpoint, cancellationToken);
             }
 
-            metrics.DeploymentFinished(service.Pipeline, service.Shimlet, "succeeded", duration);
+            metrics.DeploymentFinished(service.Desired.Pipeline, service.Desired.Shimlet, "succeeded", duration);
             return;
         }
 
@@ -347,7 +356,7 @@ public sealed class ServiceManager(
             s.LastError = instance.ErrorMessage;
             s.LastErrorStep = instance.FaultedStep;
         }, cancellationToken);
-        metrics.DeploymentFinished(service.Pipeline, service.Shimlet, instance.Status == InstanceStatus.Cancelled ? "cancelled" : "failed", duration);
+        metrics.DeploymentFinished(service.Desired.Pipeline, service.Desired.Shimlet, instance.Status == InstanceStatus.Cancelled ? "cancelled" : "failed", duration);
     }
 
     /// <summary>
@@ -372,12 +381,13 @@ public sealed class ServiceManager(
             r => (r.ActivityType, r.Outcome, r.OutputJson is null ? null : JsonNode.Parse(r.OutputJson)));
     }
 
-    private async Task StartPipelineAsync(ServiceRecord service, DeployRequest request, CompiledWorkflow pipeline, string @operator, CancellationToken cancellationToken)
+    private async Task StartPipelineAsync(ServiceRecord service, CompiledWorkflow pipeline, string @operator, CancellationToken cancellationToken)
     {
         // The instance id is recorded before the first step can run, so every pipeline event finds its service.
         var instanceId = WorkflowEngine.NewInstanceId();
         await TransitionAsync(service.Id, ServiceTrigger.PipelineStarted, $"pipeline instance {instanceId} starting", "pipeline", s => s.InstanceId = instanceId, cancellationToken);
-        var input = DeployRequestValidator.ToPipelineInput(request, service.Id, service.Shimlet, pipeline.Definition.Inputs.Select(i => i.Name));
+        var input = DeployRequestValidator.ToPipelineInput(
+            service.Desired.ToRequest(service.ModelName), service.Id, service.Desired.Shimlet, pipeline.Definition.Inputs.Select(i => i.Name));
         try
         {
             await engine.StartAsync(new StartRequest(pipeline.DefinitionId, input, @operator, pipeline.Version, service.Id, instanceId), cancellationToken);
@@ -402,10 +412,10 @@ public sealed class ServiceManager(
                 await engine.WaitAsync(instanceId).WaitAsync(TimeSpan.FromMinutes(2));
             }
 
-            var shimlet = shimlets.Find(service.Shimlet)
-                ?? throw new InvalidOperationException($"Shimlet '{service.Shimlet}' is not loaded, so the service's resources cannot be removed.");
-            await shimlet.DeleteAsync(new ServiceTarget(service.Id, service.Namespace), CancellationToken.None);
-            await TransitionAsync(service.Id, ServiceTrigger.StopCompleted, $"resources removed through shimlet {service.Shimlet}", @operator, s => s.Endpoint = null, CancellationToken.None);
+            var shimlet = shimlets.Find(service.Desired.Shimlet)
+                ?? throw new InvalidOperationException($"Shimlet '{service.Desired.Shimlet}' is not loaded, so the service's resources cannot be removed.");
+            await shimlet.DeleteAsync(new ServiceTarget(service.Id, service.Desired.Namespace), CancellationToken.None);
+            await TransitionAsync(service.Id, ServiceTrigger.StopCompleted, $"resources removed through shimlet {service.Desired.Shimlet}", @operator, s => s.Endpoint = null, CancellationToken.None);
         }
         catch (Exception e)
         {
@@ -467,6 +477,18 @@ public sealed class ServiceManager(
         }
 
         throw new InvalidOperationException($"Service '{serviceId}' changed concurrently too often to apply {trigger}.");
+    }
+
+    /// <summary>Changes a service's desired state and keeps the change in its history; <paramref name="change"/> says what changed.</summary>
+    private async Task ChangeDesiredAsync(string serviceId, string @operator, Func<ServiceDesiredState, string> change, CancellationToken cancellationToken)
+    {
+        await using var context = await db.CreateDbContextAsync(cancellationToken);
+        var service = await context.Services.FirstAsync(s => s.Id == serviceId, cancellationToken);
+        var what = change(service.Desired);
+        context.DesiredStateChanges.Add(service.Desired.Change(service.ModelName, what, time.GetUtcNow(), @operator));
+        service.Revision++;
+        await context.SaveChangesAsync(cancellationToken);
+        broadcaster.OnServiceChanged(service);
     }
 
     private async Task RecordAsync(string serviceId, string reason, string @operator, Action<ServiceRecord> change, CancellationToken cancellationToken)

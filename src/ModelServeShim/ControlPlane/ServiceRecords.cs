@@ -35,32 +35,11 @@ public sealed class ServiceRecord
     /// <summary>The model name (DNS-1123 label).</summary>
     public string ModelName { get; set; } = "";
 
-    /// <summary>The model file or directory as requested.</summary>
-    public string ModelFile { get; set; } = "";
-
     /// <summary>The state.</summary>
     public ServiceState State { get; set; }
 
-    /// <summary>The shimlet.</summary>
-    public string Shimlet { get; set; } = "";
-
-    /// <summary>The pipeline (workflow definition id).</summary>
-    public string Pipeline { get; set; } = "";
-
-    /// <summary>The namespace, when given.</summary>
-    public string? Namespace { get; set; }
-
-    /// <summary>The deploy request as JSON (what a redeploy repeats).</summary>
-    public string RequestJson { get; set; } = "{}";
-
-    /// <summary>The current replica count.</summary>
-    public int Replicas { get; set; }
-
-    /// <summary>The accelerator type, if any.</summary>
-    public string? AcceleratorType { get; set; }
-
-    /// <summary>Accelerators per replica.</summary>
-    public int AcceleratorCount { get; set; }
+    /// <summary>What the service should be: the one record scale, redeploy, the views and the pipelines read (always loaded).</summary>
+    public ServiceDesiredState Desired { get; set; } = new();
 
     /// <summary>The latest pipeline instance.</summary>
     public string? InstanceId { get; set; }

@@ -32,6 +32,30 @@ public sealed class ModServLifecycleTests(ModServFactory factory) : IClassFixtur
     }
 
     [Fact]
+    public async Task ScaleThenRedeploy_KeepsTheScaledReplicas_DesiredHistoryShowsBothWithOperators()
+    {
+        var serviceId = await _client.DeployAsync(ModServClient.Body("scale-then-redeploy"));
+        await _client.WaitForStateAsync(serviceId, "Running");
+        await ScaleAsync(serviceId, 3).ExpectAsync(HttpStatusCode.OK);
+        await _client.WaitForStateAsync(serviceId, "Running");
+
+        await _client.PostAsync($"{ModServClient.Base}/{serviceId}/redeploy", null).ExpectAsync(HttpStatusCode.OK);
+        var service = await _client.WaitForStateAsync(serviceId, "Running");
+
+        Assert.Equal(3, factory.Shimlet.AppliedFor(serviceId).Last().Replicas);
+        Assert.Equal(2, factory.Shimlet.AppliedFor(serviceId).Count());
+        Assert.Equal(3, (int)service["service"]!["replicas"]!);
+        Assert.Equal(3, (int)service["request"]!["replicaCount"]!);
+        var changes = service["desiredHistory"]!.AsArray().Select(c => c!).ToList();
+        Assert.Equal([1, 2, 3], changes.Select(c => (int)c["generation"]!));
+        Assert.StartsWith("deployed", (string)changes[0]["change"]!, StringComparison.Ordinal);
+        Assert.Equal("replicas 1 → 3", (string)changes[1]["change"]!);
+        Assert.StartsWith("redeployed", (string)changes[2]["change"]!, StringComparison.Ordinal);
+        Assert.Equal(3, (int)changes[2]["state"]!["replicaCount"]!);
+        Assert.All(changes, c => Assert.Equal("anonymous", (string)c["operator"]!));
+    }
+
+    [Fact]
     public async Task Scale_StoppedOrFailedService_Returns409WithState()
     {
         var stopped = await _client.DeployAsync(ModServClient.Body("scale-stopped", dryRun: true));

@@ -64,8 +64,8 @@ public sealed class ModServRecoveryTests : IDisposable
 
     private static ServiceRecord Service(string id, ServiceState state, string instanceId, DateTimeOffset at) => new()
     {
-        Id = id, ModelName = id, ModelFile = "/models/x", State = state, Shimlet = "local", Pipeline = "opensourcellm",
-        InstanceId = instanceId, CreatedBy = "alice", CreatedAt = at, UpdatedAt = at, Replicas = 1,
+        Id = id, ModelName = id, State = state, InstanceId = instanceId, CreatedBy = "alice", CreatedAt = at, UpdatedAt = at,
+        Desired = new() { ServiceId = id, ModelFile = "/models/x", Shimlet = "local", Pipeline = "opensourcellm", Replicas = 1, UpdatedAt = at, UpdatedBy = "alice" },
     };
 
     private sealed class DirectoryFactory(string dataDir, string workflowsDir) : WebApplicationFactory<Program>
