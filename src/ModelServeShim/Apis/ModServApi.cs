@@ -61,8 +61,14 @@ public sealed record PipelineStep(
     string Name, string Type, string Status, int Attempts, double? DurationMs, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt,
     string? Outcome, ServiceError? Error, IReadOnlyList<StepAttempt> AttemptDetails);
 
-/// <summary>A service's pipeline run.</summary>
-public sealed record PipelineView(string? InstanceId, string Pipeline, int? Version, InstanceStatus? Status, IReadOnlyList<PipelineStep> Steps);
+/// <summary>The service's latest pipeline run, of any operation (deploy, scale, undeploy).</summary>
+/// <param name="InstanceId">The instance.</param>
+/// <param name="Pipeline">Its workflow definition id.</param>
+/// <param name="Version">Its definition version.</param>
+/// <param name="Status">Its status.</param>
+/// <param name="Steps">Its steps in order.</param>
+/// <param name="Operation">The lifecycle operation it runs.</param>
+public sealed record PipelineView(string? InstanceId, string Pipeline, int? Version, InstanceStatus? Status, IReadOnlyList<PipelineStep> Steps, ServiceOperation Operation);
 
 /// <summary>A scale request.</summary>
 /// <param name="ReplicaCount">The replicas wanted.</param>
@@ -87,18 +93,18 @@ public static class ModServApi
             .WithSummary("State, history, model facts, resources, endpoint, resource ids and the last error with its diagnosis.")
             .Produces<Envelope<ServiceDetail>>().Produces<Envelope<object>>(404);
         group.MapGet("/{serviceId}/pipeline", PipelineAsync).WithName("GetServicePipeline")
-            .WithSummary("Each step: status, attempts, durations, error.").Produces<Envelope<PipelineView>>();
+            .WithSummary("The latest operation's pipeline run (deploy, scale or undeploy): each step's status, attempts, durations, error.").Produces<Envelope<PipelineView>>();
         group.MapGet("/{serviceId}/pipeline/logs", LogsAsync).WithName("GetServicePipelineLogs")
             .WithSummary("The pipeline's journal (operator, duration, parameters on each entry); ?follow=true streams new entries as server-sent events.")
             .Produces<Envelope<PagedResult<JournalEntry>>>();
         group.MapGet("/{serviceId}/manifests", ManifestsAsync).WithName("GetServiceManifests")
             .WithSummary("The rendered, shimlet-neutral deployment spec (what was or will be applied).").Produces<Envelope<JsonNode>>();
         group.MapDelete("/{serviceId}", UndeployAsync).RequireAuthorization(Policies.Operate).WithName("Undeploy")
-            .WithSummary("Cancels a running pipeline, removes the service's resources, ends in Stopped.").Produces<Envelope<ServiceSummary>>();
+            .WithSummary("Answers at once in Stopping: cancels a running pipeline, then the undeploy pipeline removes the service's resources; ends in Stopped (or Failed, naming what remains).").Produces<Envelope<ServiceSummary>>();
         group.MapPost("/{serviceId}/scale", ScaleAsync).RequireAuthorization(Policies.Operate).WithName("Scale")
-            .WithSummary("Sets the replica count of a Running or Degraded service.").Produces<Envelope<ServiceSummary>>();
+            .WithSummary("Sets the desired replica count of a Running or Degraded service and answers at once in Scaling; the scale pipeline applies it.").Produces<Envelope<ServiceSummary>>();
         group.MapPost("/{serviceId}/redeploy", RedeployAsync).RequireAuthorization(Policies.Operate).WithName("Redeploy")
-            .WithSummary("Runs the pipeline again with the stored request (e.g. after a failure or a changed definition).").Produces<Envelope<DeployAccepted>>();
+            .WithSummary("Runs the deploy pipeline (its latest version) again with the service's desired state (e.g. after a failure or a changed definition).").Produces<Envelope<DeployAccepted>>();
         return app;
     }
 
@@ -177,7 +183,7 @@ public static class ModServApi
         await using var context = await db.CreateDbContextAsync(ct);
         var history = await context.Transitions.AsNoTracking().Where(t => t.ServiceId == serviceId).OrderBy(t => t.Id).ToListAsync(ct);
         var changes = await context.DesiredStateChanges.AsNoTracking().Where(c => c.ServiceId == serviceId).OrderBy(c => c.Id).ToListAsync(ct);
-        var outputs = service.InstanceId is null ? [] : await services.FinalOutputsAsync(service.InstanceId, ct);
+        var outputs = service.DeployInstanceId is null ? [] : await services.FinalOutputsAsync(service.DeployInstanceId, ct);
         JsonNode? Output(string type, string name) => ServiceManager.LatestOutput(outputs, type, name);
         string? current = null;
         if (service.InstanceId is not null)
@@ -197,7 +203,7 @@ public static class ModServApi
             current,
             Output(ServiceManager.OutputSources.ModelValidation, "facts"),
             Output(ServiceManager.OutputSources.ModelValidation, "memory"),
-            Output(ServiceManager.OutputSources.ResourceDeployment, "resourceIds"),
+            service.State == ServiceState.Stopped ? null : Output(ServiceManager.OutputSources.ResourceDeployment, "resourceIds"),
             service.LastError is null && service.LastErrorType is null ? null : new ServiceError(service.LastErrorType, service.LastError, service.LastErrorStep),
             [.. history.Select(h => new HistoryEntry(h.At, h.From, h.To, h.Reason, h.Operator))],
             [.. changes.Select(c => new DesiredStateEntry(c.Generation, c.At, c.Operator, c.Change, JsonNode.Parse(c.StateJson)))]));
@@ -214,7 +220,7 @@ public static class ModServApi
 
         await using var wf = await workflowDb.CreateDbContextAsync(ct);
         var instance = service.InstanceId is null ? null : await wf.Instances.AsNoTracking().FirstOrDefaultAsync(i => i.Id == service.InstanceId, ct);
-        var pipeline = await definitions.GetCompiledAsync(service.Desired.Pipeline, instance?.DefinitionVersion, ct);
+        var pipeline = await definitions.GetCompiledAsync(instance?.DefinitionId ?? service.Desired.Pipeline, instance?.DefinitionVersion, ct);
         var attempts = instance is null ? [] : await wf.StepExecutions.AsNoTracking().Where(s => s.InstanceId == instance.Id).ToListAsync(ct);
         var finished = instance?.Status is InstanceStatus.Completed or InstanceStatus.Faulted or InstanceStatus.Cancelled;
         var steps = new List<PipelineStep>();
@@ -241,7 +247,7 @@ public static class ModServApi
                 [.. mine.Select(StepAttempt.From)]));
         }
 
-        return Ok(new PipelineView(instance?.Id, service.Desired.Pipeline, instance?.DefinitionVersion, instance?.Status, steps));
+        return Ok(new PipelineView(instance?.Id, instance?.DefinitionId ?? service.Desired.Pipeline, instance?.DefinitionVersion, instance?.Status, steps, service.Operation));
     }
 
     private static async Task<IResult> LogsAsync(
@@ -292,7 +298,7 @@ public static class ModServApi
             return NotFound(serviceId);
         }
 
-        var outputs = service.InstanceId is null ? [] : await services.FinalOutputsAsync(service.InstanceId, ct);
+        var outputs = service.DeployInstanceId is null ? [] : await services.FinalOutputsAsync(service.DeployInstanceId, ct);
         var spec = ServiceManager.LatestOutput(outputs, ServiceManager.OutputSources.ConfigRendering, "spec");
         return spec is null
             ? Error(404, $"Service '{serviceId}' has no rendered deployment yet: the config-rendering step has not completed (GET /api/v1/modserv/{serviceId}/pipeline).")

@@ -31,6 +31,7 @@ public class ControlPlaneDbContext(DbContextOptions<ControlPlaneDbContext> optio
         ArgumentNullException.ThrowIfNull(configurationBuilder);
         configurationBuilder.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToBinaryConverter>();
         configurationBuilder.Properties<ServiceState>().HaveConversion<string>().HaveMaxLength(24);
+        configurationBuilder.Properties<ServiceOperation>().HaveConversion<string>().HaveMaxLength(24);
     }
 
     /// <inheritdoc />

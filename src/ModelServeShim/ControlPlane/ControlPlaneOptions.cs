@@ -18,6 +18,16 @@ public sealed class ControlPlaneOptions
         ["ModelServeShim.Llm.HealthCheck"] = ServiceState.HealthChecking,
     };
 
+    /// <summary>The pipeline an undeploy runs (a workflow definition id; built in: <c>workflows/undeploy.json</c>).</summary>
+    [Required]
+    [RegularExpression("^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")]
+    public string UndeployPipeline { get; set; } = "undeploy";
+
+    /// <summary>The pipeline a scale runs (a workflow definition id; built in: <c>workflows/scale.json</c>).</summary>
+    [Required]
+    [RegularExpression("^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")]
+    public string ScalePipeline { get; set; } = "scale";
+
     /// <summary>How often the health monitor checks Running and Degraded services.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(15);

@@ -86,6 +86,11 @@ public sealed class ServiceManager(
             errors.Add(new("shimlet", $"Unknown shimlet '{shimletName}'. Available: {string.Join(", ", shimlets.Names)}."));
         }
 
+        if (errors.Count == 0 && (pipelineName == options.Value.UndeployPipeline || pipelineName == options.Value.ScalePipeline))
+        {
+            errors.Add(new("pipeline", $"'{pipelineName}' is a lifecycle pipeline (it scales or undeploys a service), not a deploy pipeline. Choose a deploy pipeline such as opensourcellm."));
+        }
+
         var pipeline = errors.Count == 0 ? await definitions.GetCompiledAsync(pipelineName, null, cancellationToken) : null;
         if (errors.Count == 0 && pipeline is null)
         {
@@ -177,7 +182,10 @@ public sealed class ServiceManager(
         return new DeployResult((await GetAsync(serviceId, cancellationToken))!, [.. pipeline.Order.Select(s => s.Id)]);
     }
 
-    /// <summary>Scales a Running or Degraded service: its desired replicas change, then its shimlet applies them.</summary>
+    /// <summary>
+    /// Scales a Running or Degraded service: its desired replicas change, the service moves to Scaling and the scale
+    /// pipeline starts; the answer comes at once and the pipeline's end moves the service on.
+    /// </summary>
     public async Task<ServiceRecord> ScaleAsync(string serviceId, int replicas, string @operator, CancellationToken cancellationToken)
     {
         if (replicas < 0 || replicas > options.Value.MaxReplicas)
@@ -186,25 +194,31 @@ public sealed class ServiceManager(
         }
 
         var service = await GetAsync(serviceId, cancellationToken) ?? throw new KeyNotFoundException(serviceId);
-        if (service.State is not (ServiceState.Running or ServiceState.Degraded))
+        if (!new ServiceLifecycle(service.State).CanFire(ServiceTrigger.ScaleRequested))
         {
             throw new ServiceStateConflictException($"Service '{serviceId}' is {service.State}: only Running or Degraded services can be scaled.", service.State);
         }
 
-        var shimlet = shimlets.Find(service.Desired.Shimlet)
-            ?? throw new ServiceStateConflictException($"Shimlet '{service.Desired.Shimlet}' is not loaded, so the service cannot be scaled.", service.State);
-        await shimlet.ScaleAsync(new ServiceTarget(service.Id, service.Desired.Namespace), replicas, cancellationToken);
+        var pipeline = await LifecyclePipelineAsync(options.Value.ScalePipeline, service, cancellationToken);
         var from = service.Desired.Replicas;
         await ChangeDesiredAsync(serviceId, @operator, d =>
         {
             d.Replicas = replicas;
             return $"replicas {from} → {replicas}";
         }, cancellationToken);
-        await RecordAsync(serviceId, $"scaled from {from} to {replicas} replica(s)", @operator, _ => { }, cancellationToken);
+        if (await TransitionAsync(serviceId, ServiceTrigger.ScaleRequested, $"scale requested: from {from} to {replicas} replica(s) (pipeline {pipeline.DefinitionId} v{pipeline.Version})", @operator, null, cancellationToken))
+        {
+            await StartOperationAsync(serviceId, service.InstanceId, ServiceOperation.Scale, pipeline, @operator, cancellationToken);
+        }
+
         return (await GetAsync(serviceId, cancellationToken))!;
     }
 
-    /// <summary>Undeploys: cancels a running pipeline, removes the resources through the shimlet, ends in Stopped.</summary>
+    /// <summary>
+    /// Undeploys: the service moves to Stopping, a running pipeline is cancelled, and the undeploy pipeline removes
+    /// the resources (once the cancelled pipeline has ended). Answers at once; the pipeline's end moves the service
+    /// to Stopped, or to Failed with the resources that remain.
+    /// </summary>
     public async Task<ServiceRecord> UndeployAsync(string serviceId, string @operator, CancellationToken cancellationToken)
     {
         var service = await GetAsync(serviceId, cancellationToken) ?? throw new KeyNotFoundException(serviceId);
@@ -213,13 +227,18 @@ public sealed class ServiceManager(
             throw new ServiceStateConflictException($"Service '{serviceId}' is {service.State}: there is nothing to undeploy.", service.State);
         }
 
-        await TransitionAsync(serviceId, ServiceTrigger.StopRequested, "undeploy requested", @operator, null, cancellationToken);
-        if (service.InstanceId is { } instanceId)
+        var pipeline = await LifecyclePipelineAsync(options.Value.UndeployPipeline, service, cancellationToken);
+        if (!await TransitionAsync(serviceId, ServiceTrigger.StopRequested, $"undeploy requested (pipeline {pipeline.DefinitionId} v{pipeline.Version})", @operator, null, cancellationToken))
         {
-            engine.Cancel(instanceId, "the service is being undeployed", @operator);
+            throw new ServiceStateConflictException($"Service '{serviceId}' changed state meanwhile: there is nothing to undeploy.", service.State);
         }
 
-        _ = Task.Run(() => RemoveResourcesAsync(service, @operator), CancellationToken.None);
+        // A running pipeline ends first (its end starts the undeploy, see HandleAsync), so it cannot apply after the delete.
+        if (service.InstanceId is not { } instanceId || !engine.Cancel(instanceId, "the service is being undeployed", @operator))
+        {
+            await StartOperationAsync(serviceId, service.InstanceId, ServiceOperation.Undeploy, pipeline, @operator, cancellationToken);
+        }
+
         return (await GetAsync(serviceId, cancellationToken))!;
     }
 
@@ -268,7 +287,8 @@ public sealed class ServiceManager(
         await using var context = await db.CreateDbContextAsync(cancellationToken);
         var open = await context.Services.AsNoTracking()
             .Where(s => s.State == ServiceState.Initializing || s.State == ServiceState.PipelineRunning
-                || s.State == ServiceState.Deploying || s.State == ServiceState.HealthChecking || s.State == ServiceState.Stopping)
+                || s.State == ServiceState.Deploying || s.State == ServiceState.HealthChecking || s.State == ServiceState.Scaling
+                || s.State == ServiceState.Stopping)
             .ToListAsync(cancellationToken);
         if (open.Count == 0)
         {
@@ -278,24 +298,38 @@ public sealed class ServiceManager(
         await using var wf = await workflowDb.CreateDbContextAsync(cancellationToken);
         foreach (var service in open)
         {
-            if (service.State == ServiceState.Stopping)
-            {
-                _ = Task.Run(() => RemoveResourcesAsync(service, "control-plane"), CancellationToken.None);
-                continue;
-            }
-
             var instance = service.InstanceId is null ? null : await wf.Instances.AsNoTracking().FirstOrDefaultAsync(i => i.Id == service.InstanceId, cancellationToken);
-            if (instance is null)
+            if (instance is not null && instance.Status is InstanceStatus.Completed or InstanceStatus.Faulted or InstanceStatus.Cancelled)
+            {
+                await HandleAsync(instance, null, cancellationToken);
+            }
+            else if (instance is not null)
+            {
+                // Resumed by the runtime; an undeploy requested meanwhile still waits for it to end.
+                if (service.State == ServiceState.Stopping && service.Operation != ServiceOperation.Undeploy)
+                {
+                    engine.Cancel(instance.Id, "the service is being undeployed", "control-plane");
+                }
+            }
+            else if (service.State == ServiceState.Stopping)
+            {
+                await StartUndeployAsync(service.Id, service.InstanceId, "control-plane", cancellationToken);
+            }
+            else if (service.State == ServiceState.Scaling)
+            {
+                await TransitionAsync(service.Id, ServiceTrigger.ScaleFailed, "the server stopped before the scale pipeline started; scale again", "control-plane", s =>
+                {
+                    s.LastErrorType = "PipelineNotStarted";
+                    s.LastError = "The server stopped before the scale pipeline started.";
+                }, cancellationToken);
+            }
+            else
             {
                 await TransitionAsync(service.Id, ServiceTrigger.PipelineFailed, "the server stopped before the pipeline started; redeploy to run it", "control-plane", s =>
                 {
                     s.LastErrorType = "PipelineNotStarted";
                     s.LastError = "The server stopped before the pipeline started.";
                 }, cancellationToken);
-            }
-            else if (instance.Status is InstanceStatus.Completed or InstanceStatus.Faulted or InstanceStatus.Cancelled)
-            {
-                await HandleAsync(instance, null, cancellationToken);
             }
         }
     }
@@ -310,7 +344,7 @@ public sealed class ServiceManager(
 
         if (step is not null)
         {
-            if (step.Status == StepStatus.Running)
+            if (step.Status == StepStatus.Running && service.Operation == ServiceOperation.Deploy)
             {
                 var state = options.Value.StepStates.GetValueOrDefault(step.ActivityType, ServiceState.PipelineRunning);
                 var trigger = state switch
@@ -321,7 +355,7 @@ public sealed class ServiceManager(
                 };
                 await TransitionAsync(service.Id, trigger, $"step '{step.ActivityId}' started (attempt {step.Attempt})", "pipeline", null, cancellationToken);
             }
-            else if (!step.IsFinal)
+            else if (step.Status != StepStatus.Running && !step.IsFinal)
             {
                 metrics.StepRetried(step.ActivityId);
             }
@@ -330,6 +364,28 @@ public sealed class ServiceManager(
         }
 
         var duration = (instance.FinishedAt ?? time.GetUtcNow()) - (instance.StartedAt ?? instance.CreatedAt);
+        if (service.State == ServiceState.Stopping && service.Operation != ServiceOperation.Undeploy)
+        {
+            // The pipeline an undeploy cancelled (or that ended on its own meanwhile) is over: remove the resources now.
+            if (service.Operation == ServiceOperation.Deploy)
+            {
+                metrics.DeploymentFinished(service.Desired.Pipeline, service.Desired.Shimlet, "cancelled", duration);
+            }
+
+            await StartUndeployAsync(service.Id, instance.Id, "control-plane", cancellationToken);
+            return;
+        }
+
+        switch (service.Operation)
+        {
+            case ServiceOperation.Undeploy:
+                await UndeployEndedAsync(service, instance, cancellationToken);
+                return;
+            case ServiceOperation.Scale:
+                await ScaleEndedAsync(service, instance, duration, cancellationToken);
+                return;
+        }
+
         if (instance.Status == InstanceStatus.Completed)
         {
             var outputs = await FinalOutputsAsync(instance.Id, cancellationToken);
@@ -359,6 +415,43 @@ public sealed class ServiceManager(
         metrics.DeploymentFinished(service.Desired.Pipeline, service.Desired.Shimlet, instance.Status == InstanceStatus.Cancelled ? "cancelled" : "failed", duration);
     }
 
+    // A lifecycle operation's end is recorded as its operator's doing: the pipeline ran on their behalf.
+    private async Task ScaleEndedAsync(ServiceRecord service, InstanceRecord instance, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        if (instance.Status == InstanceStatus.Completed)
+        {
+            await TransitionAsync(service.Id, ServiceTrigger.ScaleCompleted, $"scaled to {service.Desired.Replicas} replica(s): pipeline {instance.DefinitionId} completed in {duration.TotalSeconds:0.###} s", instance.Operator, null, cancellationToken);
+            return;
+        }
+
+        var what = instance.Status == InstanceStatus.Cancelled ? $"cancelled: {instance.ErrorMessage}" : $"step '{instance.FaultedStep}' failed ({instance.ErrorType}): {instance.ErrorMessage}";
+        await TransitionAsync(service.Id, ServiceTrigger.ScaleFailed, $"scaling to {service.Desired.Replicas} replica(s) failed, {what}", instance.Operator, s =>
+        {
+            s.LastErrorType = instance.ErrorType ?? "ScaleCancelled";
+            s.LastError = $"Scaling to {service.Desired.Replicas} replica(s) failed: {instance.ErrorMessage} The replicas may not match the desired state; scale again.";
+            s.LastErrorStep = instance.FaultedStep;
+        }, cancellationToken);
+    }
+
+    private async Task UndeployEndedAsync(ServiceRecord service, InstanceRecord instance, CancellationToken cancellationToken)
+    {
+        if (instance.Status == InstanceStatus.Completed)
+        {
+            await TransitionAsync(service.Id, ServiceTrigger.StopCompleted, $"resources removed through shimlet {service.Desired.Shimlet} (pipeline {instance.DefinitionId})", instance.Operator, s => s.Endpoint = null, cancellationToken);
+            return;
+        }
+
+        var remaining = service.DeployInstanceId is null ? null : LatestOutput(await FinalOutputsAsync(service.DeployInstanceId, cancellationToken), null, "resourceIds");
+        var resources = remaining is JsonArray { Count: > 0 } ids ? string.Join(", ", ids.Select(i => i?.ToString())) : "unknown (no resource ids were recorded)";
+        var what = instance.Status == InstanceStatus.Cancelled ? $"the undeploy was cancelled: {instance.ErrorMessage}" : $"step '{instance.FaultedStep}' failed ({instance.ErrorType}): {instance.ErrorMessage}";
+        await TransitionAsync(service.Id, ServiceTrigger.StopFailed, $"removing resources failed, {what}; resources remain: {resources}", instance.Operator, s =>
+        {
+            s.LastErrorType = instance.ErrorType ?? "UndeployCancelled";
+            s.LastError = $"Removing the service's resources failed: {instance.ErrorMessage} Resources remain: {resources}. Undeploy again to retry.";
+            s.LastErrorStep = instance.FaultedStep;
+        }, cancellationToken);
+    }
+
     /// <summary>
     /// The output <paramref name="name"/> of the last concluded step of <paramref name="activityType"/> (any type when
     /// null) that set it, as a copy; null when none did.
@@ -385,9 +478,13 @@ public sealed class ServiceManager(
     {
         // The instance id is recorded before the first step can run, so every pipeline event finds its service.
         var instanceId = WorkflowEngine.NewInstanceId();
-        await TransitionAsync(service.Id, ServiceTrigger.PipelineStarted, $"pipeline instance {instanceId} starting", "pipeline", s => s.InstanceId = instanceId, cancellationToken);
-        var input = DeployRequestValidator.ToPipelineInput(
-            service.Desired.ToRequest(service.ModelName), service.Id, service.Desired.Shimlet, pipeline.Definition.Inputs.Select(i => i.Name));
+        await TransitionAsync(service.Id, ServiceTrigger.PipelineStarted, $"pipeline instance {instanceId} starting", "pipeline", s =>
+        {
+            s.InstanceId = instanceId;
+            s.DeployInstanceId = instanceId;
+            s.Operation = ServiceOperation.Deploy;
+        }, cancellationToken);
+        var input = PipelineInput(service, pipeline);
         try
         {
             await engine.StartAsync(new StartRequest(pipeline.DefinitionId, input, @operator, pipeline.Version, service.Id, instanceId), cancellationToken);
@@ -403,28 +500,99 @@ public sealed class ServiceManager(
         }
     }
 
-    private async Task RemoveResourcesAsync(ServiceRecord service, string @operator)
+    /// <summary>The input of any of the service's pipelines: every fact of its desired state the pipeline declares.</summary>
+    private static JsonObject PipelineInput(ServiceRecord service, CompiledWorkflow pipeline) =>
+        DeployRequestValidator.ToPipelineInput(
+            service.Desired.ToRequest(service.ModelName), service.Id, service.Desired.Shimlet, pipeline.Definition.Inputs.Select(i => i.Name));
+
+    /// <summary>A lifecycle pipeline by its configured id; a 409 naming the setting when it is not loaded.</summary>
+    private async Task<CompiledWorkflow> LifecyclePipelineAsync(string definitionId, ServiceRecord service, CancellationToken cancellationToken) =>
+        await definitions.GetCompiledAsync(definitionId, null, cancellationToken)
+            ?? throw new ServiceStateConflictException(
+                $"The lifecycle pipeline '{definitionId}' is not loaded (settings ControlPlane:ScalePipeline, ControlPlane:UndeployPipeline; built in: workflows/{definitionId}.json).", service.State);
+
+    /// <summary>Starts the undeploy pipeline, unless it already runs for the service.</summary>
+    private async Task StartUndeployAsync(string serviceId, string? previousInstanceId, string @operator, CancellationToken cancellationToken)
     {
-        try
+        var service = await GetAsync(serviceId, cancellationToken);
+        var pipeline = service is null ? null : await definitions.GetCompiledAsync(options.Value.UndeployPipeline, null, cancellationToken);
+        if (service is null)
         {
-            if (service.InstanceId is { } instanceId)
+            return;
+        }
+
+        if (pipeline is null)
+        {
+            await TransitionAsync(serviceId, ServiceTrigger.StopFailed, $"the undeploy pipeline '{options.Value.UndeployPipeline}' is not loaded", @operator, s =>
             {
-                await engine.WaitAsync(instanceId).WaitAsync(TimeSpan.FromMinutes(2));
+                s.LastErrorType = "PipelineNotFound";
+                s.LastError = $"The undeploy pipeline '{options.Value.UndeployPipeline}' is not loaded (setting ControlPlane:UndeployPipeline); the resources remain. Undeploy again once it is.";
+            }, cancellationToken);
+            return;
+        }
+
+        // The undeploy runs as whoever asked for it: the operator of the latest transition to Stopping.
+        await using (var context = await db.CreateDbContextAsync(cancellationToken))
+        {
+            @operator = await context.Transitions.AsNoTracking()
+                .Where(t => t.ServiceId == serviceId && t.To == ServiceState.Stopping).OrderByDescending(t => t.Id)
+                .Select(t => t.Operator).FirstOrDefaultAsync(cancellationToken) ?? @operator;
+        }
+
+        await StartOperationAsync(serviceId, previousInstanceId, ServiceOperation.Undeploy, pipeline, @operator, cancellationToken);
+    }
+
+    /// <summary>
+    /// Records <paramref name="operation"/>'s new instance on the service if its latest instance is still
+    /// <paramref name="previousInstanceId"/> (so an undeploy is never started twice), then starts it; a definition that refuses the input ends the operation at once.
+    /// </summary>
+    private async Task StartOperationAsync(
+        string serviceId, string? previousInstanceId, ServiceOperation operation, CompiledWorkflow pipeline, string @operator, CancellationToken cancellationToken)
+    {
+        var instanceId = WorkflowEngine.NewInstanceId();
+        ServiceRecord? service = null;
+        for (var attempt = 0; attempt < 5 && service is null; attempt++)
+        {
+            await using var context = await db.CreateDbContextAsync(cancellationToken);
+            var current = await context.Services.FirstOrDefaultAsync(s => s.Id == serviceId, cancellationToken);
+            if (current is null || current.InstanceId != previousInstanceId)
+            {
+                return; // Gone, or another operation started meanwhile (an undeploy is not started twice).
             }
 
-            var shimlet = shimlets.Find(service.Desired.Shimlet)
-                ?? throw new InvalidOperationException($"Shimlet '{service.Desired.Shimlet}' is not loaded, so the service's resources cannot be removed.");
-            await shimlet.DeleteAsync(new ServiceTarget(service.Id, service.Desired.Namespace), CancellationToken.None);
-            await TransitionAsync(service.Id, ServiceTrigger.StopCompleted, $"resources removed through shimlet {service.Desired.Shimlet}", @operator, s => s.Endpoint = null, CancellationToken.None);
-        }
-        catch (Exception e)
-        {
-            logger.LogError(e, "Undeploying service {Service} failed", service.Id);
-            await TransitionAsync(service.Id, ServiceTrigger.StopFailed, $"removing resources failed: {e.Message}", @operator, s =>
+            current.InstanceId = instanceId;
+            current.Operation = operation;
+            current.Revision++;
+            current.UpdatedAt = time.GetUtcNow();
+            try
             {
-                s.LastErrorType = "UndeployFailed";
-                s.LastError = e.Message;
-            }, CancellationToken.None);
+                await context.SaveChangesAsync(cancellationToken);
+                service = current;
+            }
+            catch (DbUpdateConcurrencyException)
+            {
+                // Changed meanwhile: re-read.
+            }
+        }
+
+        if (service is null)
+        {
+            throw new InvalidOperationException($"Service '{serviceId}' changed concurrently too often to start its {operation} pipeline.");
+        }
+
+        broadcaster.OnServiceChanged(service);
+        try
+        {
+            await engine.StartAsync(new StartRequest(pipeline.DefinitionId, PipelineInput(service, pipeline), @operator, pipeline.Version, serviceId, instanceId), cancellationToken);
+        }
+        catch (InputInvalidException e)
+        {
+            var trigger = operation == ServiceOperation.Undeploy ? ServiceTrigger.StopFailed : ServiceTrigger.ScaleFailed;
+            await TransitionAsync(serviceId, trigger, $"the {pipeline.DefinitionId} pipeline refused its input: {e.Message}", "pipeline", s =>
+            {
+                s.LastErrorType = "PipelineInputInvalid";
+                s.LastError = $"The {pipeline.DefinitionId} pipeline refused its input: {e.Message} Check the definition's inputs.";
+            }, cancellationToken);
         }
     }
 
@@ -487,18 +655,6 @@ public sealed class ServiceManager(
         var what = change(service.Desired);
         context.DesiredStateChanges.Add(service.Desired.Change(service.ModelName, what, time.GetUtcNow(), @operator));
         service.Revision++;
-        await context.SaveChangesAsync(cancellationToken);
-        broadcaster.OnServiceChanged(service);
-    }
-
-    private async Task RecordAsync(string serviceId, string reason, string @operator, Action<ServiceRecord> change, CancellationToken cancellationToken)
-    {
-        await using var context = await db.CreateDbContextAsync(cancellationToken);
-        var service = await context.Services.FirstAsync(s => s.Id == serviceId, cancellationToken);
-        change(service);
-        service.Revision++;
-        service.UpdatedAt = time.GetUtcNow();
-        context.Transitions.Add(new ServiceTransitionRecord { ServiceId = serviceId, At = service.UpdatedAt, From = service.State, To = service.State, Reason = reason, Operator = @operator });
         await context.SaveChangesAsync(cancellationToken);
         broadcaster.OnServiceChanged(service);
     }

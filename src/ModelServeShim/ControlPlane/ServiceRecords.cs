@@ -20,10 +20,24 @@ public enum ServiceState
     Failed,
     /// <summary>Was running, now unhealthy.</summary>
     Degraded,
+    /// <summary>The scale pipeline is changing its replica count.</summary>
+    Scaling,
     /// <summary>Being removed.</summary>
     Stopping,
     /// <summary>Removed (or a dry run that deployed nothing).</summary>
     Stopped,
+}
+
+/// <summary>The lifecycle operations, each run as a pipeline.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ServiceOperation>))]
+public enum ServiceOperation
+{
+    /// <summary>The deploy pipeline (deploy and redeploy).</summary>
+    Deploy,
+    /// <summary>The scale pipeline.</summary>
+    Scale,
+    /// <summary>The undeploy pipeline.</summary>
+    Undeploy,
 }
 
 /// <summary>A model service.</summary>
@@ -41,8 +55,14 @@ public sealed class ServiceRecord
     /// <summary>What the service should be: the one record scale, redeploy, the views and the pipelines read (always loaded).</summary>
     public ServiceDesiredState Desired { get; set; } = new();
 
-    /// <summary>The latest pipeline instance.</summary>
+    /// <summary>The latest pipeline instance, of any operation (what the pipeline view shows).</summary>
     public string? InstanceId { get; set; }
+
+    /// <summary>The operation <see cref="InstanceId"/> runs.</summary>
+    public ServiceOperation Operation { get; set; }
+
+    /// <summary>The latest deploy pipeline instance (model facts, resource ids, the rendered spec).</summary>
+    public string? DeployInstanceId { get; set; }
 
     /// <summary>The endpoint once known.</summary>
     public string? Endpoint { get; set; }

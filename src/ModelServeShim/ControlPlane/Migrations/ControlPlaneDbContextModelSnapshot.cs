@@ -128,6 +128,9 @@ namespace ModelServeShim.ControlPlane.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("DeployInstanceId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Endpoint")
                         .HasColumnType("TEXT");
 
@@ -145,6 +148,11 @@ namespace ModelServeShim.ControlPlane.Migrations
 
                     b.Property<string>("ModelName")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Operation")
+                        .IsRequired()
+                        .HasMaxLength(24)
                         .HasColumnType("TEXT");
 
                     b.Property<long>("Revision")
