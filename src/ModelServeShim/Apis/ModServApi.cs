@@ -172,7 +172,7 @@ public static class ModServApi
     }
 
     private static async Task<IResult> GetAsync(
-        string serviceId, ServiceManager services, IDbContextFactory<ControlPlaneDbContext> db, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
+        string serviceId, ServiceManager services, PipelineFactsReader facts, IDbContextFactory<ControlPlaneDbContext> db, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
     {
         var service = await services.GetAsync(serviceId, ct);
         if (service is null)
@@ -183,8 +183,7 @@ public static class ModServApi
         await using var context = await db.CreateDbContextAsync(ct);
         var history = await context.Transitions.AsNoTracking().Where(t => t.ServiceId == serviceId).OrderBy(t => t.Id).ToListAsync(ct);
         var changes = await context.DesiredStateChanges.AsNoTracking().Where(c => c.ServiceId == serviceId).OrderBy(c => c.Id).ToListAsync(ct);
-        var outputs = service.DeployInstanceId is null ? [] : await services.FinalOutputsAsync(service.DeployInstanceId, ct);
-        JsonNode? Output(string type, string name) => ServiceManager.LatestOutput(outputs, type, name);
+        var reported = await facts.ReadAsync(service.DeployInstanceId, ct);
         string? current = null;
         if (service.InstanceId is not null)
         {
@@ -201,9 +200,9 @@ public static class ModServApi
             service.Desired.Snapshot(service.ModelName),
             service.InstanceId,
             current,
-            Output(ServiceManager.OutputSources.ModelValidation, "facts"),
-            Output(ServiceManager.OutputSources.ModelValidation, "memory"),
-            service.State == ServiceState.Stopped ? null : Output(ServiceManager.OutputSources.ResourceDeployment, "resourceIds"),
+            reported.ModelFacts,
+            reported.MemoryEstimate,
+            service.State == ServiceState.Stopped ? null : reported.ResourceIds,
             service.LastError is null && service.LastErrorType is null ? null : new ServiceError(service.LastErrorType, service.LastError, service.LastErrorStep),
             [.. history.Select(h => new HistoryEntry(h.At, h.From, h.To, h.Reason, h.Operator))],
             [.. changes.Select(c => new DesiredStateEntry(c.Generation, c.At, c.Operator, c.Change, JsonNode.Parse(c.StateJson)))]));
@@ -290,7 +289,7 @@ public static class ModServApi
         return Results.Empty;
     }
 
-    private static async Task<IResult> ManifestsAsync(string serviceId, ServiceManager services, CancellationToken ct)
+    private static async Task<IResult> ManifestsAsync(string serviceId, ServiceManager services, PipelineFactsReader facts, CancellationToken ct)
     {
         var service = await services.GetAsync(serviceId, ct);
         if (service is null)
@@ -298,10 +297,9 @@ public static class ModServApi
             return NotFound(serviceId);
         }
 
-        var outputs = service.DeployInstanceId is null ? [] : await services.FinalOutputsAsync(service.DeployInstanceId, ct);
-        var spec = ServiceManager.LatestOutput(outputs, ServiceManager.OutputSources.ConfigRendering, "spec");
+        var spec = (await facts.ReadAsync(service.DeployInstanceId, ct)).DeploymentSpec;
         return spec is null
-            ? Error(404, $"Service '{serviceId}' has no rendered deployment yet: the config-rendering step has not completed (GET /api/v1/modserv/{serviceId}/pipeline).")
+            ? Error(404, $"Service '{serviceId}' has no rendered deployment yet: no step of its deploy pipeline has reported a deployment spec (GET /api/v1/modserv/{serviceId}/pipeline).")
             : Ok(spec);
     }
 

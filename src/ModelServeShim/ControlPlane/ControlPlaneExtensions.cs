@@ -36,6 +36,7 @@ public static class ControlPlaneExtensions
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<EventBroadcaster>());
         services.AddSingleton<PipelineEventQueue>();
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<PipelineEventQueue>());
+        services.AddSingleton<PipelineFactsReader>();
         services.AddSingleton<ServiceManager>();
         services.AddHostedService<ControlPlaneMigrator>();
         services.AddHostedService(sp => sp.GetRequiredService<ServiceManager>());

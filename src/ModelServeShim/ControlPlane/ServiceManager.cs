@@ -49,22 +49,10 @@ public sealed class ServiceManager(
     ShimMetrics metrics,
     PipelineEventQueue events,
     EventBroadcaster broadcaster,
+    PipelineFactsReader facts,
     TimeProvider time,
     ILogger<ServiceManager> logger) : BackgroundService
 {
-    /// <summary>Activity types whose outputs the service view shows.</summary>
-    public static class OutputSources
-    {
-        /// <summary>Model facts and the memory estimate.</summary>
-        public const string ModelValidation = "ModelServeShim.Llm.ModelValidation";
-
-        /// <summary>The rendered deployment spec.</summary>
-        public const string ConfigRendering = "ModelServeShim.Llm.ConfigRendering";
-
-        /// <summary>The environment's resource ids.</summary>
-        public const string ResourceDeployment = "ModelServeShim.Llm.ResourceDeployment";
-    }
-
     /// <summary>Validates and stores a service, starts its pipeline, and returns at once.</summary>
     /// <exception cref="ServiceRequestInvalidException">A field is invalid.</exception>
     /// <exception cref="ServiceStateConflictException">A live service already has this model name.</exception>
@@ -388,15 +376,14 @@ public sealed class ServiceManager(
 
         if (instance.Status == InstanceStatus.Completed)
         {
-            var outputs = await FinalOutputsAsync(instance.Id, cancellationToken);
-            var endpoint = LatestOutput(outputs, null, "endpoint")?.GetValue<string>();
-            if (outputs.Values.Any(o => o.Outcome == "DryRun"))
+            var reported = await facts.ReadAsync(instance.Id, cancellationToken);
+            if (reported.DryRun)
             {
                 await TransitionAsync(service.Id, ServiceTrigger.PipelineCompletedWithoutDeploying, "dry run: the pipeline stopped after rendering; nothing was deployed", "pipeline", null, cancellationToken);
             }
             else
             {
-                await TransitionAsync(service.Id, ServiceTrigger.PipelineSucceeded, $"pipeline completed in {duration.TotalSeconds:0.###} s", "pipeline", s => s.Endpoint = endpoint, cancellationToken);
+                await TransitionAsync(service.Id, ServiceTrigger.PipelineSucceeded, $"pipeline completed in {duration.TotalSeconds:0.###} s", "pipeline", s => s.Endpoint = reported.Endpoint, cancellationToken);
             }
 
             metrics.DeploymentFinished(service.Desired.Pipeline, service.Desired.Shimlet, "succeeded", duration);
@@ -441,8 +428,8 @@ public sealed class ServiceManager(
             return;
         }
 
-        var remaining = service.DeployInstanceId is null ? null : LatestOutput(await FinalOutputsAsync(service.DeployInstanceId, cancellationToken), null, "resourceIds");
-        var resources = remaining is JsonArray { Count: > 0 } ids ? string.Join(", ", ids.Select(i => i?.ToString())) : "unknown (no resource ids were recorded)";
+        var remaining = (await facts.ReadAsync(service.DeployInstanceId, cancellationToken)).ResourceIds;
+        var resources = remaining is { Count: > 0 } ? string.Join(", ", remaining.Select(i => i?.ToString())) : "unknown (the deploy pipeline reported no resource ids)";
         var what = instance.Status == InstanceStatus.Cancelled ? $"the undeploy was cancelled: {instance.ErrorMessage}" : $"step '{instance.FaultedStep}' failed ({instance.ErrorType}): {instance.ErrorMessage}";
         await TransitionAsync(service.Id, ServiceTrigger.StopFailed, $"removing resources failed, {what}; resources remain: {resources}", instance.Operator, s =>
         {
@@ -450,28 +437,6 @@ public sealed class ServiceManager(
             s.LastError = $"Removing the service's resources failed: {instance.ErrorMessage} Resources remain: {resources}. Undeploy again to retry.";
             s.LastErrorStep = instance.FaultedStep;
         }, cancellationToken);
-    }
-
-    /// <summary>
-    /// The output <paramref name="name"/> of the last concluded step of <paramref name="activityType"/> (any type when
-    /// null) that set it, as a copy; null when none did.
-    /// </summary>
-    public static JsonNode? LatestOutput(
-        IReadOnlyDictionary<string, (string ActivityType, string? Outcome, JsonNode? Output)> outputs, string? activityType, string name) =>
-        outputs.Values.Where(o => activityType is null || o.ActivityType == activityType)
-            .Select(o => o.Output?[name]).LastOrDefault(v => v is not null)?.DeepClone();
-
-    /// <summary>The final step results of an instance, by step id, in the order the steps started.</summary>
-    public async Task<Dictionary<string, (string ActivityType, string? Outcome, JsonNode? Output)>> FinalOutputsAsync(string instanceId, CancellationToken cancellationToken)
-    {
-        await using var context = await workflowDb.CreateDbContextAsync(cancellationToken);
-        var rows = await context.StepExecutions.AsNoTracking()
-            .Where(s => s.InstanceId == instanceId && s.IsFinal)
-            .Select(s => new { s.ActivityId, s.ActivityType, s.Outcome, s.OutputJson, s.StartedAt })
-            .ToListAsync(cancellationToken);
-        return rows.OrderBy(r => r.StartedAt).ToDictionary(
-            r => r.ActivityId,
-            r => (r.ActivityType, r.Outcome, r.OutputJson is null ? null : JsonNode.Parse(r.OutputJson)));
     }
 
     private async Task StartPipelineAsync(ServiceRecord service, CompiledWorkflow pipeline, string @operator, CancellationToken cancellationToken)
