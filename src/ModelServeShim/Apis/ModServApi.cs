@@ -70,6 +70,17 @@ public sealed record PipelineStep(
 /// <param name="Operation">The lifecycle operation it runs.</param>
 public sealed record PipelineView(string? InstanceId, string Pipeline, int? Version, InstanceStatus? Status, IReadOnlyList<PipelineStep> Steps, ServiceOperation Operation);
 
+/// <summary>An entry of a service's health journal.</summary>
+/// <param name="At">When.</param>
+/// <param name="Event"><c>Probe</c>, <c>HealthLost</c> or <c>HealthRestored</c>.</param>
+/// <param name="Healthy">Whether the service was healthy.</param>
+/// <param name="Phase">The phase the shimlet reported.</param>
+/// <param name="ReadyReplicas">Ready replicas.</param>
+/// <param name="DesiredReplicas">Desired replicas.</param>
+/// <param name="Message">What the entry says.</param>
+/// <param name="Probes">How many probes with this result the entry stands for.</param>
+public sealed record HealthEntry(DateTimeOffset At, string Event, bool Healthy, string Phase, int ReadyReplicas, int DesiredReplicas, string Message, int Probes);
+
 /// <summary>A scale request.</summary>
 /// <param name="ReplicaCount">The replicas wanted.</param>
 public sealed record ScaleRequest(int? ReplicaCount);
@@ -97,6 +108,9 @@ public static class ModServApi
         group.MapGet("/{serviceId}/pipeline/logs", LogsAsync).WithName("GetServicePipelineLogs")
             .WithSummary("The pipeline's journal (operator, duration, parameters on each entry); ?follow=true streams new entries as server-sent events.")
             .Produces<Envelope<PagedResult<JournalEntry>>>();
+        group.MapGet("/{serviceId}/health", HealthAsync).WithName("GetServiceHealth")
+            .WithSummary("The health monitor's journal for the service: probes (a changed result always, an unchanged one at most every ControlPlane:HealthJournalInterval, counted) and the Degraded/Running transitions they caused; the latest 500, oldest first.")
+            .Produces<Envelope<List<HealthEntry>>>();
         group.MapGet("/{serviceId}/manifests", ManifestsAsync).WithName("GetServiceManifests")
             .WithSummary("The rendered, shimlet-neutral deployment spec (what was or will be applied).").Produces<Envelope<JsonNode>>();
         group.MapDelete("/{serviceId}", UndeployAsync).RequireAuthorization(Policies.Operate).WithName("Undeploy")
@@ -287,6 +301,19 @@ public static class ModServApi
 
         await JournalStream.FollowAsync(http, service.InstanceId, afterSequence, workflowDb, broadcaster, ct);
         return Results.Empty;
+    }
+
+    private static async Task<IResult> HealthAsync(string serviceId, ServiceManager services, IDbContextFactory<ControlPlaneDbContext> db, CancellationToken ct)
+    {
+        if (await services.GetAsync(serviceId, ct) is null)
+        {
+            return NotFound(serviceId);
+        }
+
+        await using var context = await db.CreateDbContextAsync(ct);
+        var entries = await context.HealthJournal.AsNoTracking().Where(h => h.ServiceId == serviceId).OrderByDescending(h => h.Id).Take(500).ToListAsync(ct);
+        return Ok(entries.AsEnumerable().Reverse()
+            .Select(h => new HealthEntry(h.At, h.Event, h.Healthy, h.Phase, h.ReadyReplicas, h.DesiredReplicas, h.Message, h.Probes)).ToList());
     }
 
     private static async Task<IResult> ManifestsAsync(string serviceId, ServiceManager services, PipelineFactsReader facts, CancellationToken ct)

@@ -22,6 +22,9 @@ public class ControlPlaneDbContext(DbContextOptions<ControlPlaneDbContext> optio
     /// <summary>Desired states, one per service (also loaded with every service).</summary>
     public DbSet<ServiceDesiredState> DesiredStates => Set<ServiceDesiredState>();
 
+    /// <summary>Health journal: the monitor's probes (rate-limited) and the transitions they caused.</summary>
+    public DbSet<ServiceHealthRecord> HealthJournal => Set<ServiceHealthRecord>();
+
     /// <summary>Desired-state history: who changed what, when.</summary>
     public DbSet<ServiceDesiredStateChange> DesiredStateChanges => Set<ServiceDesiredStateChange>();
 
@@ -59,6 +62,12 @@ public class ControlPlaneDbContext(DbContextOptions<ControlPlaneDbContext> optio
             e.Property(x => x.Resources).HasConversion(new JsonValueConverter<ResourceRequirements>(), new JsonValueComparer<ResourceRequirements>()).HasColumnName("ResourcesJson");
             e.Property(x => x.Labels).HasConversion(new JsonValueConverter<Dictionary<string, string>?>(), new JsonValueComparer<Dictionary<string, string>?>()).HasColumnName("LabelsJson");
             e.Property(x => x.Quantization).HasConversion(new JsonValueConverter<QuantizationRequest?>(), new JsonValueComparer<QuantizationRequest?>()).HasColumnName("QuantizationJson");
+        });
+        modelBuilder.Entity<ServiceHealthRecord>(e =>
+        {
+            e.ToTable("model_service_health");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => new { x.ServiceId, x.Id });
         });
         modelBuilder.Entity<ServiceDesiredStateChange>(e =>
         {

@@ -32,6 +32,13 @@ public sealed class ControlPlaneOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How often an unchanged health probe result is journaled per service (a changed result always is). Probes in
+    /// between are counted on the last entry.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan HealthJournalInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The most replicas a request may ask for.</summary>
     [Range(1, 1000)]
     public int MaxReplicas { get; set; } = 64;

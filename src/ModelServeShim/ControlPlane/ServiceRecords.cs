@@ -113,3 +113,40 @@ public sealed class ServiceTransitionRecord
     /// <summary>Who caused it (API key name, or <c>pipeline</c>/<c>health-monitor</c>).</summary>
     public string Operator { get; set; } = "";
 }
+
+/// <summary>
+/// One entry of a service's health journal: a probe by the health monitor (recorded when its result changes, else at
+/// most once per <see cref="ControlPlaneOptions.HealthJournalInterval"/>) or a Degraded↔Running transition it caused.
+/// </summary>
+public sealed class ServiceHealthRecord
+{
+    /// <summary>Store id.</summary>
+    public long Id { get; set; }
+
+    /// <summary>The service.</summary>
+    public string ServiceId { get; set; } = "";
+
+    /// <summary>When.</summary>
+    public DateTimeOffset At { get; set; }
+
+    /// <summary><c>Probe</c>, <c>HealthLost</c> or <c>HealthRestored</c>.</summary>
+    public string Event { get; set; } = "";
+
+    /// <summary>Whether the service was healthy.</summary>
+    public bool Healthy { get; set; }
+
+    /// <summary>The phase the shimlet reported.</summary>
+    public string Phase { get; set; } = "";
+
+    /// <summary>Ready replicas.</summary>
+    public int ReadyReplicas { get; set; }
+
+    /// <summary>Desired replicas (as the shimlet sees them).</summary>
+    public int DesiredReplicas { get; set; }
+
+    /// <summary>What the entry says.</summary>
+    public string Message { get; set; } = "";
+
+    /// <summary>How many probes with the same result this entry stands for (rate limiting).</summary>
+    public int Probes { get; set; } = 1;
+}

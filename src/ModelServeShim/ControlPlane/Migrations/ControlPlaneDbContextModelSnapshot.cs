@@ -115,6 +115,50 @@ namespace ModelServeShim.ControlPlane.Migrations
                     b.ToTable("model_service_desired_state_changes", (string)null);
                 });
 
+            modelBuilder.Entity("ModelServeShim.ControlPlane.ServiceHealthRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("DesiredReplicas")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Healthy")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Message")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Phase")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Probes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("ReadyReplicas")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ServiceId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ServiceId", "Id");
+
+                    b.ToTable("model_service_health", (string)null);
+                });
+
             modelBuilder.Entity("ModelServeShim.ControlPlane.ServiceRecord", b =>
                 {
                     b.Property<string>("Id")
