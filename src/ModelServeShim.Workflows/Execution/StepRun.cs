@@ -1,6 +1,6 @@
-using Stopwatch = System.Diagnostics.Stopwatch;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ModelServeShim.Abstractions.Activities;
 using ModelServeShim.Workflows.Activities;
@@ -75,22 +75,41 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
     {
         var attempt = run.Attempts.AddOrUpdate(step.Id, 1, (_, n) => n + 1);
         _current = await invoker.BeginAttemptAsync(run, step, attempt);
-        var started = Stopwatch.GetTimestamp();
-        var context = new StepContext(invoker, run, step, attempt, cancellationToken);
+        var started = invoker.TimeProvider.GetTimestamp();
+
+        // One DI scope per attempt: the activity and the scoped services it uses live exactly as long as the attempt.
+        await using var scope = invoker.Services.CreateAsyncScope();
+        var context = new StepContext(invoker, run, step, attempt, scope.ServiceProvider, cancellationToken);
         try
         {
             var inputs = await EvaluateInputsAsync();
             _current.InputJson = inputs.ToJsonString();
-            var activity = step.Descriptor.Factory(invoker.Services);
+            var activity = step.Descriptor.Factory(scope.ServiceProvider);
             Bind(activity, inputs);
-            var result = await activity.ExecuteAsync(context);
+            ActivityResult result;
+            try
+            {
+                result = await activity.ExecuteAsync(context);
+            }
+            finally
+            {
+                if (activity is IAsyncDisposable asyncDisposable)
+                {
+                    await asyncDisposable.DisposeAsync();
+                }
+                else if (activity is IDisposable disposable)
+                {
+                    disposable.Dispose();
+                }
+            }
+
             if (!step.Descriptor.Outcomes.Contains(result.Outcome))
             {
                 throw StepException.NonRetryable("InvalidOutcome", $"Activity '{step.Descriptor.Type}' fired port '{result.Outcome}', which it does not declare.");
             }
 
             var stepResult = new StepResult(result.Outcome, context.Output);
-            await invoker.SucceedAttemptAsync(run, _current, stepResult, Stopwatch.GetElapsedTime(started));
+            await invoker.SucceedAttemptAsync(run, _current, stepResult, invoker.TimeProvider.GetElapsedTime(started));
             return stepResult;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -221,7 +240,7 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
         }
     }
 
-    private sealed class StepContext(StepInvoker invoker, InstanceRun run, CompiledStep step, int attempt, CancellationToken token) : ActivityContext
+    private sealed class StepContext(StepInvoker invoker, InstanceRun run, CompiledStep step, int attempt, IServiceProvider services, CancellationToken token) : ActivityContext
     {
         public JsonObject Output { get; } = [];
 
@@ -243,7 +262,7 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
 
         public override TimeProvider TimeProvider => invoker.TimeProvider;
 
-        public override IServiceProvider Services => invoker.Services;
+        public override IServiceProvider Services => services;
 
         public override void SetOutput(string name, JsonNode? value)
         {
