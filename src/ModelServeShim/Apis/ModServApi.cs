@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using ModelServeShim.ControlPlane;
@@ -14,7 +16,12 @@ namespace ModelServeShim.Apis;
 /// <param name="Data">The payload.</param>
 /// <param name="Message">What went wrong (errors only).</param>
 /// <param name="Errors">Per-field problems (errors only).</param>
-public sealed record Envelope<T>(int Code, T? Data, string? Message = null, IReadOnlyList<FieldError>? Errors = null);
+public sealed record Envelope<T>(int Code, T? Data, string? Message = null, IReadOnlyList<FieldError>? Errors = null)
+{
+    /// <summary>On a 409 refused by the service's state: that state (absent otherwise).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ServiceState? State { get; init; }
+}
 
 /// <summary>The deploy answer, as in the brief.</summary>
 public sealed record DeployAccepted(string ServiceId, string CurrentStep, IReadOnlyList<string> TotalSteps);
@@ -96,67 +103,79 @@ public static class ModServApi
         var group = app.MapGroup("/api/v1/modserv").WithTags("Model services").RequireAuthorization(Policies.View);
         group.MapPost("/deploy", DeployAsync).RequireAuthorization(Policies.Operate).WithName("Deploy")
             .WithSummary("Deploys a model through a pipeline; answers at once with the service id and the pipeline's steps.")
-            .Accepts<DeployRequest>("application/json")
-            .Produces<Envelope<DeployAccepted>>().Produces<Envelope<object>>(400).Produces<Envelope<object>>(409);
-        group.MapGet("/", ListAsync).WithName("ListServices").WithSummary("Model services; filter by state, model, shimlet.")
-            .Produces<Envelope<List<ServiceSummary>>>();
+            .Accepts<DeployRequest>("application/json");
+        group.MapGet("/", ListAsync).WithName("ListServices").WithSummary("Model services; filter by state, model, shimlet.");
         group.MapGet("/{serviceId}", GetAsync).WithName("GetService")
-            .WithSummary("State, history, model facts, resources, endpoint, resource ids and the last error with its diagnosis.")
-            .Produces<Envelope<ServiceDetail>>().Produces<Envelope<object>>(404);
+            .WithSummary("State, history, model facts, resources, endpoint, resource ids and the last error with its diagnosis.");
         group.MapGet("/{serviceId}/pipeline", PipelineAsync).WithName("GetServicePipeline")
-            .WithSummary("The latest operation's pipeline run (deploy, scale or undeploy): each step's status, attempts, durations, error.").Produces<Envelope<PipelineView>>();
+            .WithSummary("The latest operation's pipeline run (deploy, scale or undeploy): each step's status, attempts, durations, error.");
         group.MapGet("/{serviceId}/pipeline/logs", LogsAsync).WithName("GetServicePipelineLogs")
-            .WithSummary("The pipeline's journal (operator, duration, parameters on each entry); ?follow=true streams new entries as server-sent events.")
-            .Produces<Envelope<PagedResult<JournalEntry>>>();
+            .WithSummary("The pipeline's journal (operator, duration, parameters on each entry); ?follow=true streams new entries as server-sent events.");
         group.MapGet("/{serviceId}/health", HealthAsync).WithName("GetServiceHealth")
-            .WithSummary("The health monitor's journal for the service: probes (a changed result always, an unchanged one at most every ControlPlane:HealthJournalInterval, counted) and the Degraded/Running transitions they caused; the latest 500, oldest first.")
-            .Produces<Envelope<List<HealthEntry>>>();
+            .WithSummary("The health monitor's journal for the service: probes (a changed result always, an unchanged one at most every ControlPlane:HealthJournalInterval, counted) and the Degraded/Running transitions they caused; the latest 500, oldest first.");
         group.MapGet("/{serviceId}/manifests", ManifestsAsync).WithName("GetServiceManifests")
-            .WithSummary("The rendered, shimlet-neutral deployment spec (what was or will be applied).").Produces<Envelope<JsonNode>>();
+            .WithSummary("The rendered, shimlet-neutral deployment spec (what was or will be applied).");
         group.MapDelete("/{serviceId}", UndeployAsync).RequireAuthorization(Policies.Operate).WithName("Undeploy")
-            .WithSummary("Answers at once in Stopping: cancels a running pipeline, then the undeploy pipeline removes the service's resources; ends in Stopped (or Failed, naming what remains).").Produces<Envelope<ServiceSummary>>();
+            .WithSummary("Answers at once in Stopping: cancels a running pipeline, then the undeploy pipeline removes the service's resources; ends in Stopped (or Failed, naming what remains).");
         group.MapPost("/{serviceId}/scale", ScaleAsync).RequireAuthorization(Policies.Operate).WithName("Scale")
-            .WithSummary("Sets the desired replica count of a Running or Degraded service and answers at once in Scaling; the scale pipeline applies it.").Produces<Envelope<ServiceSummary>>();
+            .WithSummary("Sets the desired replica count of a Running or Degraded service and answers at once in Scaling; the scale pipeline applies it.");
         group.MapPost("/{serviceId}/redeploy", RedeployAsync).RequireAuthorization(Policies.Operate).WithName("Redeploy")
-            .WithSummary("Runs the deploy pipeline (its latest version) again with the service's desired state (e.g. after a failure or a changed definition).").Produces<Envelope<DeployAccepted>>();
+            .WithSummary("Runs the deploy pipeline (its latest version) again with the service's desired state (e.g. after a failure or a changed definition).");
         return app;
     }
 
-    internal static IResult Error(int status, string message, IReadOnlyList<FieldError>? errors = null) =>
-        Results.Json(new Envelope<object>(status, null, message, errors ?? []), statusCode: status);
+    private static Ok<Envelope<T>> Ok<T>(T data) => TypedResults.Ok(new Envelope<T>(0, data));
 
-    private static IResult Ok<T>(T data) => Results.Json(new Envelope<T>(0, data));
+    private static BadRequest<Envelope<object>> Invalid(string message, IReadOnlyList<FieldError> errors) =>
+        TypedResults.BadRequest(new Envelope<object>(StatusCodes.Status400BadRequest, null, message, errors));
 
-    private static async Task<IResult> DeployAsync(HttpRequest request, ServiceManager services, CancellationToken ct)
+    private static NotFound<Envelope<object>> NotFound(string message) =>
+        TypedResults.NotFound(new Envelope<object>(StatusCodes.Status404NotFound, null, message, []));
+
+    private static NotFound<Envelope<object>> NotFoundService(string serviceId) => NotFound(ServiceCommandError.NotFound(serviceId).Message);
+
+    private static Conflict<Envelope<object>> Conflict(string message, ServiceState? state) =>
+        TypedResults.Conflict(new Envelope<object>(StatusCodes.Status409Conflict, null, message, []) { State = state });
+
+    /// <summary>A command's answer: its value mapped into the envelope, or its refusal with the status of its kind.</summary>
+    private static Results<Ok<Envelope<T>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>> Answer<TValue, T>(
+        ServiceCommandResult<TValue> result, Func<TValue, T> map) => result.Error switch
+        {
+            null => Ok(map(result.Value!)),
+            { Kind: ServiceCommandErrorKind.Invalid } e => Invalid(e.Message, e.Errors),
+            { Kind: ServiceCommandErrorKind.NotFound } e => NotFound(e.Message),
+            var e => Conflict(e.Message, e.State),
+        };
+
+    private static async Task<Results<Ok<Envelope<DeployAccepted>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>, JsonHttpResult<Envelope<object>>>> DeployAsync(
+        HttpRequest request, ServiceManager services, CancellationToken ct)
     {
         var body = await Problems.ReadBodyAsync(request, MaxBody, ct);
         if (body is null)
         {
-            return Error(413, $"The request body is larger than {MaxBody} bytes.");
+            return TypedResults.Json(new Envelope<object>(StatusCodes.Status413PayloadTooLarge, null, $"The request body is larger than {MaxBody} bytes.", []),
+                statusCode: StatusCodes.Status413PayloadTooLarge);
         }
 
         var deploy = DeployRequestValidator.Parse(body, out var parseError);
         if (deploy is null)
         {
-            return Error(400, "The request body is not a valid deploy request.", [parseError!]);
+            return Invalid("The request body is not a valid deploy request.", [parseError!]);
         }
 
-        try
+        var result = await services.DeployAsync(deploy, request.HttpContext.User.OperatorName(), ct);
+        return result.Error switch
         {
-            var result = await services.DeployAsync(deploy, request.HttpContext.User.OperatorName(), ct);
-            return Ok(new DeployAccepted(result.Service.Id, result.Steps.FirstOrDefault() ?? "", result.Steps));
-        }
-        catch (ServiceRequestInvalidException e)
-        {
-            return Error(400, "The deploy request is invalid.", e.Errors);
-        }
-        catch (ServiceStateConflictException e)
-        {
-            return Error(409, e.Message);
-        }
+            null => Ok(Accepted(result.Value!)),
+            { Kind: ServiceCommandErrorKind.Invalid } e => Invalid(e.Message, e.Errors),
+            { Kind: ServiceCommandErrorKind.NotFound } e => NotFound(e.Message),
+            var e => Conflict(e.Message, e.State),
+        };
     }
 
-    private static async Task<IResult> ListAsync(
+    private static DeployAccepted Accepted(DeployResult result) => new(result.Service.Id, result.Steps.FirstOrDefault() ?? "", result.Steps);
+
+    private static async Task<Results<Ok<Envelope<List<ServiceSummary>>>, BadRequest<Envelope<object>>>> ListAsync(
         IDbContextFactory<ControlPlaneDbContext> db, [FromQuery] string? state, [FromQuery] string? model, [FromQuery] string? shimlet, CancellationToken ct)
     {
         await using var context = await db.CreateDbContextAsync(ct);
@@ -165,7 +184,7 @@ public static class ModServApi
         {
             if (!Enum.TryParse<ServiceState>(state, ignoreCase: true, out var s) || !Enum.IsDefined(s))
             {
-                return Error(400, "Unknown state.", [new FieldError("state", $"Use one of {string.Join(", ", Enum.GetNames<ServiceState>())}.")]);
+                return Invalid("Unknown state.", [new FieldError("state", $"Use one of {string.Join(", ", Enum.GetNames<ServiceState>())}.")]);
             }
 
             query = query.Where(x => x.State == s);
@@ -185,13 +204,13 @@ public static class ModServApi
         return Ok(items.Select(ServiceSummary.From).ToList());
     }
 
-    private static async Task<IResult> GetAsync(
+    private static async Task<Results<Ok<Envelope<ServiceDetail>>, NotFound<Envelope<object>>>> GetAsync(
         string serviceId, ServiceManager services, PipelineFactsReader facts, IDbContextFactory<ControlPlaneDbContext> db, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
     {
         var service = await services.GetAsync(serviceId, ct);
         if (service is null)
         {
-            return NotFound(serviceId);
+            return NotFoundService(serviceId);
         }
 
         await using var context = await db.CreateDbContextAsync(ct);
@@ -222,13 +241,13 @@ public static class ModServApi
             [.. changes.Select(c => new DesiredStateEntry(c.Generation, c.At, c.Operator, c.Change, JsonNode.Parse(c.StateJson)))]));
     }
 
-    private static async Task<IResult> PipelineAsync(
+    private static async Task<Results<Ok<Envelope<PipelineView>>, NotFound<Envelope<object>>>> PipelineAsync(
         string serviceId, ServiceManager services, Workflows.Definitions.DefinitionStore definitions, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
     {
         var service = await services.GetAsync(serviceId, ct);
         if (service is null)
         {
-            return NotFound(serviceId);
+            return NotFoundService(serviceId);
         }
 
         await using var wf = await workflowDb.CreateDbContextAsync(ct);
@@ -263,7 +282,7 @@ public static class ModServApi
         return Ok(new PipelineView(instance?.Id, instance?.DefinitionId ?? service.Desired.Pipeline, instance?.DefinitionVersion, instance?.Status, steps, service.Operation));
     }
 
-    private static async Task<IResult> LogsAsync(
+    private static async Task<Results<Ok<Envelope<PagedResult<JournalEntry>>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, EmptyHttpResult>> LogsAsync(
         string serviceId,
         HttpContext http,
         ServiceManager services,
@@ -276,13 +295,13 @@ public static class ModServApi
     {
         if (pageSize is < 1 or > 5000)
         {
-            return Error(400, "Invalid paging.", [new FieldError("pageSize", "pageSize is 1 to 5000.")]);
+            return Invalid("Invalid paging.", [new FieldError("pageSize", "pageSize is 1 to 5000.")]);
         }
 
         var service = await services.GetAsync(serviceId, ct);
         if (service is null)
         {
-            return NotFound(serviceId);
+            return NotFoundService(serviceId);
         }
 
         if (service.InstanceId is null)
@@ -300,14 +319,14 @@ public static class ModServApi
         }
 
         await JournalStream.FollowAsync(http, service.InstanceId, afterSequence, workflowDb, broadcaster, ct);
-        return Results.Empty;
+        return TypedResults.Empty;
     }
 
-    private static async Task<IResult> HealthAsync(string serviceId, ServiceManager services, IDbContextFactory<ControlPlaneDbContext> db, CancellationToken ct)
+    private static async Task<Results<Ok<Envelope<List<HealthEntry>>>, NotFound<Envelope<object>>>> HealthAsync(string serviceId, ServiceManager services, IDbContextFactory<ControlPlaneDbContext> db, CancellationToken ct)
     {
         if (await services.GetAsync(serviceId, ct) is null)
         {
-            return NotFound(serviceId);
+            return NotFoundService(serviceId);
         }
 
         await using var context = await db.CreateDbContextAsync(ct);
@@ -316,31 +335,30 @@ public static class ModServApi
             .Select(h => new HealthEntry(h.At, h.Event, h.Healthy, h.Phase, h.ReadyReplicas, h.DesiredReplicas, h.Message, h.Probes)).ToList());
     }
 
-    private static async Task<IResult> ManifestsAsync(string serviceId, ServiceManager services, PipelineFactsReader facts, CancellationToken ct)
+    private static async Task<Results<Ok<Envelope<JsonNode>>, NotFound<Envelope<object>>>> ManifestsAsync(string serviceId, ServiceManager services, PipelineFactsReader facts, CancellationToken ct)
     {
         var service = await services.GetAsync(serviceId, ct);
         if (service is null)
         {
-            return NotFound(serviceId);
+            return NotFoundService(serviceId);
         }
 
         var spec = (await facts.ReadAsync(service.DeployInstanceId, ct)).DeploymentSpec;
         return spec is null
-            ? Error(404, $"Service '{serviceId}' has no rendered deployment yet: no step of its deploy pipeline has reported a deployment spec (GET /api/v1/modserv/{serviceId}/pipeline).")
+            ? NotFound($"Service '{serviceId}' has no rendered deployment yet: no step of its deploy pipeline has reported a deployment spec (GET /api/v1/modserv/{serviceId}/pipeline).")
             : Ok(spec);
     }
 
-    private static async Task<IResult> UndeployAsync(string serviceId, HttpContext http, ServiceManager services, CancellationToken ct) =>
-        await GuardAsync(serviceId, async () => Ok(ServiceSummary.From(await services.UndeployAsync(serviceId, http.User.OperatorName(), ct))));
+    private static async Task<Results<Ok<Envelope<ServiceSummary>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>>> UndeployAsync(
+        string serviceId, HttpContext http, ServiceManager services, CancellationToken ct) =>
+        Answer(await services.UndeployAsync(serviceId, http.User.OperatorName(), ct), ServiceSummary.From);
 
-    private static async Task<IResult> RedeployAsync(string serviceId, HttpContext http, ServiceManager services, CancellationToken ct) =>
-        await GuardAsync(serviceId, async () =>
-        {
-            var result = await services.RedeployAsync(serviceId, http.User.OperatorName(), ct);
-            return Ok(new DeployAccepted(result.Service.Id, result.Steps.FirstOrDefault() ?? "", result.Steps));
-        });
+    private static async Task<Results<Ok<Envelope<DeployAccepted>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>>> RedeployAsync(
+        string serviceId, HttpContext http, ServiceManager services, CancellationToken ct) =>
+        Answer(await services.RedeployAsync(serviceId, http.User.OperatorName(), ct), Accepted);
 
-    private static async Task<IResult> ScaleAsync(string serviceId, HttpContext http, ServiceManager services, CancellationToken ct)
+    private static async Task<Results<Ok<Envelope<ServiceSummary>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>>> ScaleAsync(
+        string serviceId, HttpContext http, ServiceManager services, CancellationToken ct)
     {
         var body = await Problems.ReadBodyAsync(http.Request, MaxBody, ct);
         ScaleRequest? scale = null;
@@ -355,32 +373,9 @@ public static class ModServApi
 
         if (scale?.ReplicaCount is not { } replicas)
         {
-            return Error(400, "Send {\"replicaCount\": N}.", [new FieldError("replicaCount", "replicaCount is required: a whole number.")]);
+            return Invalid("Send {\"replicaCount\": N}.", [new FieldError("replicaCount", "replicaCount is required: a whole number.")]);
         }
 
-        return await GuardAsync(serviceId, async () => Ok(ServiceSummary.From(await services.ScaleAsync(serviceId, replicas, http.User.OperatorName(), ct))));
+        return Answer(await services.ScaleAsync(serviceId, replicas, http.User.OperatorName(), ct), ServiceSummary.From);
     }
-
-    private static async Task<IResult> GuardAsync(string serviceId, Func<Task<IResult>> action)
-    {
-        try
-        {
-            return await action();
-        }
-        catch (KeyNotFoundException)
-        {
-            return NotFound(serviceId);
-        }
-        catch (ServiceRequestInvalidException e)
-        {
-            return Error(400, "The request is invalid.", e.Errors);
-        }
-        catch (ServiceStateConflictException e)
-        {
-            return Results.Json(new { code = 409, message = e.Message, state = e.State.ToString(), errors = Array.Empty<FieldError>() }, statusCode: 409);
-        }
-    }
-
-    private static IResult NotFound(string serviceId) =>
-        Error(404, $"No model service '{serviceId}'. GET /api/v1/modserv lists them.");
 }

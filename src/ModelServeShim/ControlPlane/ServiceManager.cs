@@ -11,21 +11,6 @@ using ModelServeShim.Workflows.Persistence;
 
 namespace ModelServeShim.ControlPlane;
 
-/// <summary>A request the service's current state does not allow (HTTP 409).</summary>
-public sealed class ServiceStateConflictException(string message, ServiceState state) : Exception(message)
-{
-    /// <summary>The current state.</summary>
-    public ServiceState State { get; } = state;
-}
-
-/// <summary>A request with invalid fields (HTTP 400).</summary>
-public sealed class ServiceRequestInvalidException(IReadOnlyList<FieldError> errors)
-    : Exception(string.Join("; ", errors.Select(e => $"{e.Field}: {e.Message}")))
-{
-    /// <summary>The errors.</summary>
-    public IReadOnlyList<FieldError> Errors { get; } = errors;
-}
-
 /// <summary>The answer to a deploy.</summary>
 /// <param name="Service">The stored service.</param>
 /// <param name="Steps">The pipeline's steps in order.</param>
@@ -54,9 +39,8 @@ public sealed class ServiceManager(
     ILogger<ServiceManager> logger) : BackgroundService
 {
     /// <summary>Validates and stores a service, starts its pipeline, and returns at once.</summary>
-    /// <exception cref="ServiceRequestInvalidException">A field is invalid.</exception>
-    /// <exception cref="ServiceStateConflictException">A live service already has this model name.</exception>
-    public async Task<DeployResult> DeployAsync(DeployRequest request, string @operator, CancellationToken cancellationToken)
+    /// <returns>The service and its steps; Invalid when a field is, Conflict when a live service already has the model name.</returns>
+    public async Task<ServiceCommandResult<DeployResult>> DeployAsync(DeployRequest request, string @operator, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var errors = DeployRequestValidator.Validate(request, catalog, options.Value);
@@ -97,7 +81,7 @@ public sealed class ServiceManager(
 
         if (errors.Count > 0)
         {
-            throw new ServiceRequestInvalidException(errors);
+            return ServiceCommandError.Invalid("The deploy request is invalid.", errors);
         }
 
         await using var context = await db.CreateDbContextAsync(cancellationToken);
@@ -107,7 +91,7 @@ public sealed class ServiceManager(
             .FirstOrDefaultAsync(cancellationToken);
         if (live is not null)
         {
-            throw new ServiceStateConflictException(
+            return ServiceCommandError.Conflict(
                 $"Model '{request.ModelName}' is already deployed as '{live.Id}' ({live.State}). Undeploy it (DELETE /api/v1/modserv/{live.Id}) or choose another modelName.",
                 live.State);
         }
@@ -134,22 +118,33 @@ public sealed class ServiceManager(
         await context.SaveChangesAsync(cancellationToken);
         broadcaster.OnServiceChanged(service);
         metrics.DeploymentStarted(pipelineName, shimletName, service.Desired.AcceleratorType, service.Desired.AcceleratorCount * service.Desired.Replicas);
-        await StartPipelineAsync(service, pipeline, @operator, cancellationToken);
+        if (await StartPipelineAsync(service, pipeline, @operator, cancellationToken) is { } refused)
+        {
+            return refused;
+        }
+
         return new DeployResult(service, [.. pipeline.Order.Select(s => s.Id)]);
     }
 
     /// <summary>Runs the deploy pipeline again (its latest version) with the service's current desired state.</summary>
-    public async Task<DeployResult> RedeployAsync(string serviceId, string @operator, CancellationToken cancellationToken)
+    public async Task<ServiceCommandResult<DeployResult>> RedeployAsync(string serviceId, string @operator, CancellationToken cancellationToken)
     {
-        var service = await GetAsync(serviceId, cancellationToken) ?? throw new KeyNotFoundException(serviceId);
+        if (await GetAsync(serviceId, cancellationToken) is not { } service)
+        {
+            return ServiceCommandError.NotFound(serviceId);
+        }
+
         var lifecycle = new ServiceLifecycle(service.State);
         if (!lifecycle.CanFire(ServiceTrigger.Redeploy))
         {
-            throw new ServiceStateConflictException($"Service '{serviceId}' is {service.State}: redeploy is possible when it is Running, Degraded, Failed or Stopped.", service.State);
+            return ServiceCommandError.Conflict($"Service '{serviceId}' is {service.State}: redeploy is possible when it is Running, Degraded, Failed or Stopped.", service.State);
         }
 
-        var pipeline = await definitions.GetCompiledAsync(service.Desired.Pipeline, null, cancellationToken)
-            ?? throw new ServiceRequestInvalidException([new("pipeline", $"Pipeline '{service.Desired.Pipeline}' no longer exists.")]);
+        if (await definitions.GetCompiledAsync(service.Desired.Pipeline, null, cancellationToken) is not { } pipeline)
+        {
+            return ServiceCommandError.Invalid("The request is invalid.", [new("pipeline", $"Pipeline '{service.Desired.Pipeline}' no longer exists.")]);
+        }
+
         var from = service.Desired.PipelineVersion;
         await ChangeDesiredAsync(serviceId, @operator, d =>
         {
@@ -166,7 +161,11 @@ public sealed class ServiceManager(
         }, cancellationToken);
         service = (await GetAsync(serviceId, cancellationToken))!;
         metrics.DeploymentStarted(service.Desired.Pipeline, service.Desired.Shimlet, service.Desired.AcceleratorType, service.Desired.AcceleratorCount * service.Desired.Replicas);
-        await StartPipelineAsync(service, pipeline, @operator, cancellationToken);
+        if (await StartPipelineAsync(service, pipeline, @operator, cancellationToken) is { } refused)
+        {
+            return refused;
+        }
+
         return new DeployResult((await GetAsync(serviceId, cancellationToken))!, [.. pipeline.Order.Select(s => s.Id)]);
     }
 
@@ -174,20 +173,28 @@ public sealed class ServiceManager(
     /// Scales a Running or Degraded service: its desired replicas change, the service moves to Scaling and the scale
     /// pipeline starts; the answer comes at once and the pipeline's end moves the service on.
     /// </summary>
-    public async Task<ServiceRecord> ScaleAsync(string serviceId, int replicas, string @operator, CancellationToken cancellationToken)
+    public async Task<ServiceCommandResult<ServiceRecord>> ScaleAsync(string serviceId, int replicas, string @operator, CancellationToken cancellationToken)
     {
         if (replicas < 0 || replicas > options.Value.MaxReplicas)
         {
-            throw new ServiceRequestInvalidException([new("replicaCount", $"replicaCount must be 0 to {options.Value.MaxReplicas}.")]);
+            return ServiceCommandError.Invalid("The request is invalid.", [new("replicaCount", $"replicaCount must be 0 to {options.Value.MaxReplicas}.")]);
         }
 
-        var service = await GetAsync(serviceId, cancellationToken) ?? throw new KeyNotFoundException(serviceId);
+        if (await GetAsync(serviceId, cancellationToken) is not { } service)
+        {
+            return ServiceCommandError.NotFound(serviceId);
+        }
+
         if (!new ServiceLifecycle(service.State).CanFire(ServiceTrigger.ScaleRequested))
         {
-            throw new ServiceStateConflictException($"Service '{serviceId}' is {service.State}: only Running or Degraded services can be scaled.", service.State);
+            return ServiceCommandError.Conflict($"Service '{serviceId}' is {service.State}: only Running or Degraded services can be scaled.", service.State);
         }
 
-        var pipeline = await LifecyclePipelineAsync(options.Value.ScalePipeline, service, cancellationToken);
+        if (await definitions.GetCompiledAsync(options.Value.ScalePipeline, null, cancellationToken) is not { } pipeline)
+        {
+            return LifecyclePipelineMissing(options.Value.ScalePipeline, service);
+        }
+
         var from = service.Desired.Replicas;
         await ChangeDesiredAsync(serviceId, @operator, d =>
         {
@@ -207,18 +214,26 @@ public sealed class ServiceManager(
     /// the resources (once the cancelled pipeline has ended). Answers at once; the pipeline's end moves the service
     /// to Stopped, or to Failed with the resources that remain.
     /// </summary>
-    public async Task<ServiceRecord> UndeployAsync(string serviceId, string @operator, CancellationToken cancellationToken)
+    public async Task<ServiceCommandResult<ServiceRecord>> UndeployAsync(string serviceId, string @operator, CancellationToken cancellationToken)
     {
-        var service = await GetAsync(serviceId, cancellationToken) ?? throw new KeyNotFoundException(serviceId);
-        if (!new ServiceLifecycle(service.State).CanFire(ServiceTrigger.StopRequested))
+        if (await GetAsync(serviceId, cancellationToken) is not { } service)
         {
-            throw new ServiceStateConflictException($"Service '{serviceId}' is {service.State}: there is nothing to undeploy.", service.State);
+            return ServiceCommandError.NotFound(serviceId);
         }
 
-        var pipeline = await LifecyclePipelineAsync(options.Value.UndeployPipeline, service, cancellationToken);
+        if (!new ServiceLifecycle(service.State).CanFire(ServiceTrigger.StopRequested))
+        {
+            return ServiceCommandError.Conflict($"Service '{serviceId}' is {service.State}: there is nothing to undeploy.", service.State);
+        }
+
+        if (await definitions.GetCompiledAsync(options.Value.UndeployPipeline, null, cancellationToken) is not { } pipeline)
+        {
+            return LifecyclePipelineMissing(options.Value.UndeployPipeline, service);
+        }
+
         if (!await TransitionAsync(serviceId, ServiceTrigger.StopRequested, $"undeploy requested (pipeline {pipeline.DefinitionId} v{pipeline.Version})", @operator, null, cancellationToken))
         {
-            throw new ServiceStateConflictException($"Service '{serviceId}' changed state meanwhile: there is nothing to undeploy.", service.State);
+            return ServiceCommandError.Conflict($"Service '{serviceId}' changed state meanwhile: there is nothing to undeploy.", service.State);
         }
 
         // A running pipeline ends first (its end starts the undeploy, see HandleAsync), so it cannot apply after the delete.
@@ -439,7 +454,8 @@ public sealed class ServiceManager(
         }, cancellationToken);
     }
 
-    private async Task StartPipelineAsync(ServiceRecord service, CompiledWorkflow pipeline, string @operator, CancellationToken cancellationToken)
+    /// <summary>Starts the deploy pipeline; the error when its definition refuses the input (the service is then Failed).</summary>
+    private async Task<ServiceCommandError?> StartPipelineAsync(ServiceRecord service, CompiledWorkflow pipeline, string @operator, CancellationToken cancellationToken)
     {
         // The instance id is recorded before the first step can run, so every pipeline event finds its service.
         var instanceId = WorkflowEngine.NewInstanceId();
@@ -453,6 +469,7 @@ public sealed class ServiceManager(
         try
         {
             await engine.StartAsync(new StartRequest(pipeline.DefinitionId, input, @operator, pipeline.Version, service.Id, instanceId), cancellationToken);
+            return null;
         }
         catch (InputInvalidException e)
         {
@@ -461,7 +478,7 @@ public sealed class ServiceManager(
                 s.LastErrorType = "PipelineInputInvalid";
                 s.LastError = e.Message;
             }, cancellationToken);
-            throw new ServiceRequestInvalidException([.. e.Errors.Select(x => new FieldError(x.Path.Replace("$.input.", "", StringComparison.Ordinal), x.Message))]);
+            return ServiceCommandError.Invalid("The deploy request is invalid.", [.. e.Errors.Select(x => new FieldError(x.Path.Replace("$.input.", "", StringComparison.Ordinal), x.Message))]);
         }
     }
 
@@ -470,10 +487,9 @@ public sealed class ServiceManager(
         DeployRequestValidator.ToPipelineInput(
             service.Desired.ToRequest(service.ModelName), service.Id, service.Desired.Shimlet, pipeline.Definition.Inputs.Select(i => i.Name));
 
-    /// <summary>A lifecycle pipeline by its configured id; a 409 naming the setting when it is not loaded.</summary>
-    private async Task<CompiledWorkflow> LifecyclePipelineAsync(string definitionId, ServiceRecord service, CancellationToken cancellationToken) =>
-        await definitions.GetCompiledAsync(definitionId, null, cancellationToken)
-            ?? throw new ServiceStateConflictException(
+    /// <summary>A lifecycle pipeline that is not loaded: a conflict naming the setting.</summary>
+    private static ServiceCommandError LifecyclePipelineMissing(string definitionId, ServiceRecord service) =>
+        ServiceCommandError.Conflict(
                 $"The lifecycle pipeline '{definitionId}' is not loaded (settings ControlPlane:ScalePipeline, ControlPlane:UndeployPipeline; built in: workflows/{definitionId}.json).", service.State);
 
     /// <summary>Starts the undeploy pipeline, unless it already runs for the service.</summary>
