@@ -148,7 +148,7 @@ public static class ModServApi
         };
 
     private static async Task<Results<Ok<Envelope<DeployAccepted>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>, JsonHttpResult<Envelope<object>>>> DeployAsync(
-        HttpRequest request, ServiceManager services, CancellationToken ct)
+        HttpRequest request, ServiceCommands commands, CancellationToken ct)
     {
         var body = await Problems.ReadBodyAsync(request, MaxBody, ct);
         if (body is null)
@@ -163,7 +163,7 @@ public static class ModServApi
             return Invalid("The request body is not a valid deploy request.", [parseError!]);
         }
 
-        var result = await services.DeployAsync(deploy, request.HttpContext.User.OperatorName(), ct);
+        var result = await commands.DeployAsync(deploy, request.HttpContext.User.OperatorName(), ct);
         return result.Error switch
         {
             null => Ok(Accepted(result.Value!)),
@@ -205,7 +205,7 @@ public static class ModServApi
     }
 
     private static async Task<Results<Ok<Envelope<ServiceDetail>>, NotFound<Envelope<object>>>> GetAsync(
-        string serviceId, ServiceManager services, PipelineFactsReader facts, IDbContextFactory<ControlPlaneDbContext> db, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
+        string serviceId, ServiceStore services, PipelineFactsReader facts, IDbContextFactory<ControlPlaneDbContext> db, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
     {
         var service = await services.GetAsync(serviceId, ct);
         if (service is null)
@@ -242,7 +242,7 @@ public static class ModServApi
     }
 
     private static async Task<Results<Ok<Envelope<PipelineView>>, NotFound<Envelope<object>>>> PipelineAsync(
-        string serviceId, ServiceManager services, Workflows.Definitions.DefinitionStore definitions, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
+        string serviceId, ServiceStore services, Workflows.Definitions.DefinitionStore definitions, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
     {
         var service = await services.GetAsync(serviceId, ct);
         if (service is null)
@@ -285,7 +285,7 @@ public static class ModServApi
     private static async Task<Results<Ok<Envelope<PagedResult<JournalEntry>>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, EmptyHttpResult>> LogsAsync(
         string serviceId,
         HttpContext http,
-        ServiceManager services,
+        ServiceStore services,
         IDbContextFactory<WorkflowDbContext> workflowDb,
         JournalBroadcaster broadcaster,
         CancellationToken ct,
@@ -322,7 +322,7 @@ public static class ModServApi
         return TypedResults.Empty;
     }
 
-    private static async Task<Results<Ok<Envelope<List<HealthEntry>>>, NotFound<Envelope<object>>>> HealthAsync(string serviceId, ServiceManager services, IDbContextFactory<ControlPlaneDbContext> db, CancellationToken ct)
+    private static async Task<Results<Ok<Envelope<List<HealthEntry>>>, NotFound<Envelope<object>>>> HealthAsync(string serviceId, ServiceStore services, IDbContextFactory<ControlPlaneDbContext> db, CancellationToken ct)
     {
         if (await services.GetAsync(serviceId, ct) is null)
         {
@@ -335,7 +335,7 @@ public static class ModServApi
             .Select(h => new HealthEntry(h.At, h.Event, h.Healthy, h.Phase, h.ReadyReplicas, h.DesiredReplicas, h.Message, h.Probes)).ToList());
     }
 
-    private static async Task<Results<Ok<Envelope<JsonNode>>, NotFound<Envelope<object>>>> ManifestsAsync(string serviceId, ServiceManager services, PipelineFactsReader facts, CancellationToken ct)
+    private static async Task<Results<Ok<Envelope<JsonNode>>, NotFound<Envelope<object>>>> ManifestsAsync(string serviceId, ServiceStore services, PipelineFactsReader facts, CancellationToken ct)
     {
         var service = await services.GetAsync(serviceId, ct);
         if (service is null)
@@ -350,15 +350,15 @@ public static class ModServApi
     }
 
     private static async Task<Results<Ok<Envelope<ServiceSummary>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>>> UndeployAsync(
-        string serviceId, HttpContext http, ServiceManager services, CancellationToken ct) =>
-        Answer(await services.UndeployAsync(serviceId, http.User.OperatorName(), ct), ServiceSummary.From);
+        string serviceId, HttpContext http, ServiceCommands commands, CancellationToken ct) =>
+        Answer(await commands.UndeployAsync(serviceId, http.User.OperatorName(), ct), ServiceSummary.From);
 
     private static async Task<Results<Ok<Envelope<DeployAccepted>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>>> RedeployAsync(
-        string serviceId, HttpContext http, ServiceManager services, CancellationToken ct) =>
-        Answer(await services.RedeployAsync(serviceId, http.User.OperatorName(), ct), Accepted);
+        string serviceId, HttpContext http, ServiceCommands commands, CancellationToken ct) =>
+        Answer(await commands.RedeployAsync(serviceId, http.User.OperatorName(), ct), Accepted);
 
     private static async Task<Results<Ok<Envelope<ServiceSummary>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>>> ScaleAsync(
-        string serviceId, HttpContext http, ServiceManager services, CancellationToken ct)
+        string serviceId, HttpContext http, ServiceCommands commands, CancellationToken ct)
     {
         var body = await Problems.ReadBodyAsync(http.Request, MaxBody, ct);
         ScaleRequest? scale = null;
@@ -376,6 +376,6 @@ public static class ModServApi
             return Invalid("Send {\"replicaCount\": N}.", [new FieldError("replicaCount", "replicaCount is required: a whole number.")]);
         }
 
-        return Answer(await services.ScaleAsync(serviceId, replicas, http.User.OperatorName(), ct), ServiceSummary.From);
+        return Answer(await commands.ScaleAsync(serviceId, replicas, http.User.OperatorName(), ct), ServiceSummary.From);
     }
 }

@@ -8,7 +8,7 @@ namespace ModelServeShim.ControlPlane;
 /// <remarks>Every probe and every transition it causes is journaled per service (GET /api/v1/modserv/{id}/health), rate-limited.</remarks>
 public sealed class HealthMonitor(
     IDbContextFactory<ControlPlaneDbContext> db,
-    ServiceManager services,
+    ServiceStore services,
     IShimletProvider shimlets,
     IOptions<ControlPlaneOptions> options,
     TimeProvider time,
@@ -62,7 +62,7 @@ public sealed class HealthMonitor(
             await JournalProbeAsync(service.Id, healthy, status, summary, cancellationToken);
             if (service.State == ServiceState.Running && !healthy)
             {
-                if (await services.FireAsync(service.Id, ServiceTrigger.HealthLost, $"unhealthy: {summary}", "health-monitor", s =>
+                if (await services.TransitionAsync(service.Id, ServiceTrigger.HealthLost, $"unhealthy: {summary}", "health-monitor", s =>
                     {
                         s.LastErrorType = status.Reason.ToString();
                         s.LastError = status.Message;
@@ -73,7 +73,7 @@ public sealed class HealthMonitor(
             }
             else if (service.State == ServiceState.Degraded && healthy)
             {
-                if (await services.FireAsync(service.Id, ServiceTrigger.HealthRestored, $"healthy again: {status.ReadyReplicas}/{status.DesiredReplicas} ready", "health-monitor",
+                if (await services.TransitionAsync(service.Id, ServiceTrigger.HealthRestored, $"healthy again: {status.ReadyReplicas}/{status.DesiredReplicas} ready", "health-monitor",
                     s => s.Endpoint = status.Endpoint?.ToString() ?? s.Endpoint, cancellationToken))
                 {
                     await JournalAsync(service.Id, "HealthRestored", healthy, status, $"Degraded → Running: {summary}", cancellationToken);
