@@ -45,7 +45,7 @@ public sealed class ServiceOperations(
                 s.LastErrorType = "PipelineInputInvalid";
                 s.LastError = e.Message;
             }, cancellationToken);
-            return ServiceCommandError.Invalid("The deploy request is invalid.", [.. e.Errors.Select(x => new FieldError(x.Path.Replace("$.input.", "", StringComparison.Ordinal), x.Message))]);
+            return ServiceCommandError.Invalid("The deploy request is invalid.", [.. e.Errors.Select(x => new FieldError(DeployRequestValidator.RequestField(x.Path), x.Message))]);
         }
     }
 
