@@ -19,7 +19,8 @@ namespace ModelServeShim.Activities.Llm;
 [Activity(TypeName, Category = "LLM pipeline", DisplayName = "Config rendering",
     Description = "Chooses the serving runtime for the model's format and renders the deployment spec (image, argv, port, resources).")]
 [Outcomes(DryRunOutcome)]
-[Output("spec", "object", Description = "The DeploymentSpec (JSON web naming).")]
+[Output("spec", "object", Description = "The DeploymentSpec (JSON web naming).", Kind = OutputKinds.DeploymentSpec)]
+[Output("dryRun", "boolean", Description = "True when rendering only (the DryRun port fired): nothing is deployed.", Kind = OutputKinds.DryRun)]
 [Output("servedModelName", "string", Description = "The model name clients send to /v1/chat/completions.")]
 [Output("runtime", "string", Description = "The runtime profile used.")]
 public sealed partial class ConfigRenderingActivity(
@@ -145,6 +146,7 @@ public sealed partial class ConfigRenderingActivity(
         context.SetOutput("spec", JsonSerializer.SerializeToNode(spec, JsonSerializerOptions.Web));
         context.SetOutput("servedModelName", servedModelName);
         context.SetOutput("runtime", profile.Name);
+        context.SetOutput("dryRun", DryRun);
         context.Log(LogLevel.Information, $"Rendered {profile.Name} spec ({spec.Image})", new Dictionary<string, object?>
         {
             ["runtime"] = profile.Name,

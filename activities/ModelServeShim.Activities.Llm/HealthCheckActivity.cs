@@ -16,7 +16,7 @@ namespace ModelServeShim.Activities.Llm;
 /// </summary>
 [Activity(TypeName, Category = "LLM pipeline", DisplayName = "Health check",
     Description = "Waits until the service runs and answers its health path and /v1/models; fails at once on a terminal environment status.")]
-[Output("endpoint", "string", Description = "The service's base URL.")]
+[Output("endpoint", "string", Description = "The service's base URL.", Kind = OutputKinds.Endpoint)]
 [Output("readyReplicas", "integer", Description = "Replicas ready when the check passed.")]
 public sealed class HealthCheckActivity(
     IShimletProvider shimlets,

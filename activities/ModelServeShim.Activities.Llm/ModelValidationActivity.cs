@@ -18,8 +18,8 @@ namespace ModelServeShim.Activities.Llm;
     Description = "Checks that the model exists inside a model root, reads its format and shape from headers, and checks it fits the accelerators' memory.")]
 [Output("modelPath", "string", Description = "The canonical model path (inside a model root).")]
 [Output("format", "string", Description = "gguf or safetensors.")]
-[Output("facts", "object", Description = "architecture, parameterCount, dataType, contextLength, layers, attentionHeads, kvHeads, headDim, weightBytes, files, tokenizerFiles.")]
-[Output("memory", "object", Description = "weightsBytes, kvCacheBytesPerToken, kvCacheBytes, activationBytes, overheadBytes, totalBytes, availableBytes, fits, contextLength (availableBytes and fits are null without accelerators).")]
+[Output("facts", "object", Description = "architecture, parameterCount, dataType, contextLength, layers, attentionHeads, kvHeads, headDim, weightBytes, files, tokenizerFiles.", Kind = OutputKinds.ModelFacts)]
+[Output("memory", "object", Description = "weightsBytes, kvCacheBytesPerToken, kvCacheBytes, activationBytes, overheadBytes, totalBytes, availableBytes, fits, contextLength (availableBytes and fits are null without accelerators).", Kind = OutputKinds.MemoryEstimate)]
 [Output("contextLength", "integer", Description = "The context length chosen: the requested one, else the model's.")]
 public sealed class ModelValidationActivity(
     ModelPathResolver paths,

@@ -13,7 +13,7 @@ namespace ModelServeShim.Activities.Llm;
 /// </summary>
 [Activity(TypeName, Category = "LLM pipeline", DisplayName = "Resource deployment",
     Description = "Creates or updates the service's resources in the environment through the shimlet (idempotent apply).")]
-[Output("resourceIds", "array", Description = "The environment's resource ids.")]
+[Output("resourceIds", "array", Description = "The environment's resource ids.", Kind = OutputKinds.ResourceIds)]
 [Output("changed", "boolean", Description = "False when everything already matched the spec.")]
 [Output("shimlet", "string", Description = "The shimlet used.")]
 public sealed class ResourceDeploymentActivity(IShimletProvider shimlets) : Activity

@@ -63,7 +63,7 @@ public abstract class ShimletOperationActivity(IShimletProvider shimlets) : Acti
 [Output("phase", "string")]
 [Output("readyReplicas", "integer")]
 [Output("desiredReplicas", "integer")]
-[Output("endpoint", "string")]
+[Output("endpoint", "string", Kind = OutputKinds.Endpoint)]
 [Output("reason", "string")]
 [Output("message", "string")]
 public sealed class ShimletStatusActivity(IShimletProvider shimlets) : ShimletOperationActivity(shimlets)

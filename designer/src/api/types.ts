@@ -7,6 +7,7 @@ export type ServiceState =
   | "HealthChecking"
   | "Running"
   | "Degraded"
+  | "Scaling"
   | "Failed"
   | "Stopping"
   | "Stopped"
@@ -53,6 +54,16 @@ export interface ServiceDetail {
   resourceIds: string[] | null;
   lastError: ServiceError | null;
   history: HistoryEntry[];
+  /** Every change of the desired state (`request`), oldest first. */
+  desiredHistory: DesiredStateEntry[];
+}
+
+export interface DesiredStateEntry {
+  generation: number;
+  at: string;
+  operator: string;
+  change: string;
+  state: Record<string, unknown> | null;
 }
 
 export interface DeployAccepted {
@@ -100,6 +111,8 @@ export interface PipelineView {
   version: number | null;
   status: string | null;
   steps: PipelineStep[];
+  /** The lifecycle operation the run belongs to. */
+  operation: "Deploy" | "Scale" | "Undeploy";
 }
 
 export interface JournalEntry {
@@ -136,6 +149,8 @@ export interface OutputDescriptor {
   name: string;
   type: string;
   description: string | null;
+  /** What the output means to the control plane (endpoint, modelFacts, …), if anything. */
+  kind: string | null;
 }
 
 export interface ActivityDescriptor {

@@ -6,7 +6,7 @@ import { dateTime, clock } from "../ui/format";
 import { Badge } from "../ui/kit";
 import "./live.css";
 
-const BUSY = new Set(["Initializing", "PipelineRunning", "Deploying", "HealthChecking", "Stopping"]);
+const BUSY = new Set(["Initializing", "PipelineRunning", "Deploying", "HealthChecking", "Scaling", "Stopping"]);
 
 /** How many entries are shown before "Show all". */
 export const TIMELINE_SHOWN = 25;

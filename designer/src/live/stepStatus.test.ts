@@ -73,6 +73,7 @@ describe("statusesFromPipelineView", () => {
       pipeline: "p",
       version: 1,
       status: "Running",
+      operation: "Deploy",
       steps: [
         { name: "a", type: "T", status: "Failed", attempts: 3, durationMs: 12, startedAt: null, endedAt: null, outcome: null, error: { type: "E", message: "m", step: "a" }, attemptDetails: [] },
       ],

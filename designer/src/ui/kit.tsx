@@ -15,6 +15,7 @@ const STATE_TONES: Record<string, string> = {
   Skipped: "muted",
   Pending: "muted",
   Stopping: "busy",
+  Scaling: "busy",
   Initializing: "busy",
   PipelineRunning: "busy",
   Deploying: "busy",

@@ -64,4 +64,38 @@ public sealed class OutputAttribute(string name, string type) : Attribute
 
     /// <summary>Help text.</summary>
     public string? Description { get; set; }
+
+    /// <summary>
+    /// What the output means to the control plane, one of <see cref="OutputKinds"/>; null for an output only later
+    /// steps read. The control plane learns a service's facts from outputs of these kinds, whatever the activity.
+    /// </summary>
+    public string? Kind { get; set; }
+}
+
+/// <summary>
+/// The facts a deploy pipeline's step can report to the control plane by declaring an output of the kind
+/// (<c>[Output("url", "string", Kind = OutputKinds.Endpoint)]</c>). When several steps set one, the last to finish wins.
+/// </summary>
+public static class OutputKinds
+{
+    /// <summary>A string: the service's base URL (the service view's endpoint).</summary>
+    public const string Endpoint = "endpoint";
+
+    /// <summary>An object: the model's facts (architecture, parameter count, context length, …).</summary>
+    public const string ModelFacts = "modelFacts";
+
+    /// <summary>An object: the memory estimate and whether the model fits.</summary>
+    public const string MemoryEstimate = "memoryEstimate";
+
+    /// <summary>An array of strings: the environment's resource ids (reported as remaining if an undeploy fails).</summary>
+    public const string ResourceIds = "resourceIds";
+
+    /// <summary>A boolean: true when the pipeline deployed nothing on purpose (the service ends Stopped, not Running).</summary>
+    public const string DryRun = "dryRun";
+
+    /// <summary>An object: the rendered deployment spec (<c>GET /api/v1/modserv/{id}/manifests</c>).</summary>
+    public const string DeploymentSpec = "deploymentSpec";
+
+    /// <summary>Every kind.</summary>
+    public static readonly IReadOnlyList<string> All = [Endpoint, ModelFacts, MemoryEstimate, ResourceIds, DryRun, DeploymentSpec];
 }

@@ -82,4 +82,5 @@ public sealed record InputDescriptor
 /// <param name="Name">The output name.</param>
 /// <param name="Type">The output type.</param>
 /// <param name="Description">Help text.</param>
-public sealed record OutputDescriptor(string Name, string Type, string? Description);
+/// <param name="Kind">What it means to the control plane (<see cref="OutputKinds"/>), if anything.</param>
+public sealed record OutputDescriptor(string Name, string Type, string? Description, string? Kind = null);

@@ -130,7 +130,7 @@ public sealed class ActivityRegistry
             DisplayName = attr.DisplayName ?? type.Name.Replace("Activity", "", StringComparison.Ordinal),
             Description = attr.Description,
             Inputs = inputs,
-            Outputs = [.. type.GetCustomAttributes<OutputAttribute>().Select(o => new OutputDescriptor(o.Name, o.Type, o.Description))],
+            Outputs = [.. type.GetCustomAttributes<OutputAttribute>().Select(o => new OutputDescriptor(o.Name, o.Type, o.Description, o.Kind))],
             Outcomes = outcomes,
             Source = source,
             ClrType = type,

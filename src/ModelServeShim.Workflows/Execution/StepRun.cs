@@ -1,6 +1,6 @@
-using Stopwatch = System.Diagnostics.Stopwatch;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ModelServeShim.Abstractions.Activities;
 using ModelServeShim.Workflows.Activities;
@@ -13,9 +13,9 @@ namespace ModelServeShim.Workflows.Execution;
 
 /// <summary>
 /// Runs one step of one instance through the step's resilience pipeline and records every attempt.
-/// This is the single invoker every step goes through.
+/// This is the single invoker every step goes through; <see cref="StepRecorder"/> writes what it records.
 /// </summary>
-internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep step)
+internal sealed class StepRun(StepRecorder recorder, InstanceRun run, CompiledStep step)
 {
     private StepExecutionRecord? _current;
 
@@ -38,12 +38,12 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
         {
             if (run.CancelRequest is { } cancel)
             {
-                await invoker.FinishAttemptAsync(run, _current, StepStatus.Cancelled, StepErrorTypes.Cancelled, $"Cancelled: {cancel.Reason} (by {cancel.By}).", false, null, final: true);
+                await recorder.FinishAttemptAsync(run, _current, StepStatus.Cancelled, StepErrorTypes.Cancelled, $"Cancelled: {cancel.Reason} (by {cancel.By}).", false, null, final: true);
             }
             else
             {
                 // The server is stopping: the step runs again when the instance resumes.
-                await invoker.FinishAttemptAsync(run, _current, StepStatus.Interrupted, StepErrorTypes.Interrupted, "The server stopped while this attempt ran; the step runs again on resume.", true, null, final: false);
+                await recorder.FinishAttemptAsync(run, _current, StepStatus.Interrupted, StepErrorTypes.Interrupted, "The server stopped while this attempt ran; the step runs again on resume.", true, null, final: false);
             }
 
             return StepConclusion.Cancelled();
@@ -51,7 +51,7 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
         catch (Exception e)
         {
             var (type, message, retryable, timedOut) = StepErrors.Classify(e);
-            await invoker.FinishAttemptAsync(run, _current, timedOut ? StepStatus.TimedOut : StepStatus.Failed, type, message, retryable, null, final: true);
+            await recorder.FinishAttemptAsync(run, _current, timedOut ? StepStatus.TimedOut : StepStatus.Failed, type, message, retryable, null, final: true);
             return StepConclusion.Failure(type, message, retryable);
         }
         finally
@@ -64,8 +64,8 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
     public async ValueTask OnRetryAsync(Exception error, int attemptNumber, TimeSpan delay)
     {
         var (type, message, retryable, timedOut) = StepErrors.Classify(error);
-        await invoker.FinishAttemptAsync(run, _current, timedOut ? StepStatus.TimedOut : StepStatus.Failed, type, message, retryable, delay, final: false);
-        invoker.Journal(run, LogLevel.Warning, "StepRetrying",
+        await recorder.FinishAttemptAsync(run, _current, timedOut ? StepStatus.TimedOut : StepStatus.Failed, type, message, retryable, delay, final: false);
+        recorder.Journal(run, LogLevel.Warning, "StepRetrying",
             $"Step '{step.Id}' attempt {_current?.Attempt} failed ({type}): {message} Retrying in {Durations.Format(delay)}.",
             step.Id, _current?.Attempt,
             new Dictionary<string, object?> { ["errorType"] = type, ["delayMs"] = delay.TotalMilliseconds, ["retryNumber"] = attemptNumber + 1 });
@@ -74,28 +74,47 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
     private async ValueTask<StepResult> AttemptAsync(CancellationToken cancellationToken)
     {
         var attempt = run.Attempts.AddOrUpdate(step.Id, 1, (_, n) => n + 1);
-        _current = await invoker.BeginAttemptAsync(run, step, attempt);
-        var started = Stopwatch.GetTimestamp();
-        var context = new StepContext(invoker, run, step, attempt, cancellationToken);
+        _current = await recorder.BeginAttemptAsync(run, step, attempt);
+        var started = recorder.TimeProvider.GetTimestamp();
+
+        // One DI scope per attempt: the activity and the scoped services it uses live exactly as long as the attempt.
+        await using var scope = recorder.Services.CreateAsyncScope();
+        var context = new StepContext(recorder, run, step, attempt, scope.ServiceProvider, cancellationToken);
         try
         {
             var inputs = await EvaluateInputsAsync();
             _current.InputJson = inputs.ToJsonString();
-            var activity = step.Descriptor.Factory(invoker.Services);
+            var activity = step.Descriptor.Factory(scope.ServiceProvider);
             Bind(activity, inputs);
-            var result = await activity.ExecuteAsync(context);
+            ActivityResult result;
+            try
+            {
+                result = await activity.ExecuteAsync(context);
+            }
+            finally
+            {
+                if (activity is IAsyncDisposable asyncDisposable)
+                {
+                    await asyncDisposable.DisposeAsync();
+                }
+                else if (activity is IDisposable disposable)
+                {
+                    disposable.Dispose();
+                }
+            }
+
             if (!step.Descriptor.Outcomes.Contains(result.Outcome))
             {
                 throw StepException.NonRetryable("InvalidOutcome", $"Activity '{step.Descriptor.Type}' fired port '{result.Outcome}', which it does not declare.");
             }
 
             var stepResult = new StepResult(result.Outcome, context.Output);
-            await invoker.SucceedAttemptAsync(run, _current, stepResult, Stopwatch.GetElapsedTime(started));
+            await recorder.SucceedAttemptAsync(run, _current, stepResult, recorder.TimeProvider.GetElapsedTime(started));
             return stepResult;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            invoker.Logger.LogDebug(e, "Step {Step} of instance {Instance} attempt {Attempt} failed", step.Id, run.Id, attempt);
+            recorder.Logger.LogDebug(e, "Step {Step} of instance {Instance} attempt {Attempt} failed", step.Id, run.Id, attempt);
             throw;
         }
     }
@@ -150,7 +169,7 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
             };
             try
             {
-                values[input.Descriptor.Name] = await invoker.Templates.EvaluateAsync(input.Template, scope);
+                values[input.Descriptor.Name] = await recorder.Templates.EvaluateAsync(input.Template, scope);
             }
             catch (TemplateEvaluationException e)
             {
@@ -221,7 +240,7 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
         }
     }
 
-    private sealed class StepContext(StepInvoker invoker, InstanceRun run, CompiledStep step, int attempt, CancellationToken token) : ActivityContext
+    private sealed class StepContext(StepRecorder recorder, InstanceRun run, CompiledStep step, int attempt, IServiceProvider services, CancellationToken token) : ActivityContext
     {
         public JsonObject Output { get; } = [];
 
@@ -241,9 +260,9 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
 
         public override CancellationToken CancellationToken => token;
 
-        public override TimeProvider TimeProvider => invoker.TimeProvider;
+        public override TimeProvider TimeProvider => recorder.TimeProvider;
 
-        public override IServiceProvider Services => invoker.Services;
+        public override IServiceProvider Services => services;
 
         public override void SetOutput(string name, JsonNode? value)
         {
@@ -254,7 +273,7 @@ internal sealed class StepRun(StepInvoker invoker, InstanceRun run, CompiledStep
         }
 
         public override void Log(LogLevel level, string message, IReadOnlyDictionary<string, object?>? properties = null) =>
-            invoker.Journal(run, level, "StepLog", message, step.Id, attempt, properties);
+            recorder.Journal(run, level, "StepLog", message, step.Id, attempt, properties);
     }
 }
 

@@ -49,7 +49,7 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
     private int _disposed;
     private readonly IDbContextFactory<WorkflowDbContext> _db;
     private readonly DefinitionStore _definitions;
-    private readonly StepInvoker _invoker;
+    private readonly StepRecorder _steps;
     private readonly WriteQueue _writes;
     private readonly WorkflowObservers _observers;
     private readonly TimeProvider _time;
@@ -76,7 +76,7 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
         _time = time;
         _logger = loggers.CreateLogger<WorkflowEngine>();
         _slots = new SemaphoreSlim(options.Value.MaxConcurrentInstances);
-        _invoker = new StepInvoker(services, time, templates, writes, observers, loggers.CreateLogger<StepInvoker>());
+        _steps = new StepRecorder(services, time, templates, writes, observers, loggers.CreateLogger<StepRecorder>());
     }
 
     /// <summary>Instances running or waiting in this process.</summary>
@@ -402,7 +402,7 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
 
                 if (fired)
                 {
-                    running[step.Id] = _invoker.RunAsync(run, step, cancellationToken);
+                    running[step.Id] = new StepRun(_steps, run, step).ExecuteAsync(cancellationToken);
                 }
                 else
                 {

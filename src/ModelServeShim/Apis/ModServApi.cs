@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using ModelServeShim.ControlPlane;
@@ -14,7 +16,12 @@ namespace ModelServeShim.Apis;
 /// <param name="Data">The payload.</param>
 /// <param name="Message">What went wrong (errors only).</param>
 /// <param name="Errors">Per-field problems (errors only).</param>
-public sealed record Envelope<T>(int Code, T? Data, string? Message = null, IReadOnlyList<FieldError>? Errors = null);
+public sealed record Envelope<T>(int Code, T? Data, string? Message = null, IReadOnlyList<FieldError>? Errors = null)
+{
+    /// <summary>On a 409 refused by the service's state: that state (absent otherwise).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ServiceState? State { get; init; }
+}
 
 /// <summary>The deploy answer, as in the brief.</summary>
 public sealed record DeployAccepted(string ServiceId, string CurrentStep, IReadOnlyList<string> TotalSteps);
@@ -28,24 +35,58 @@ public sealed record ServiceSummary(
     string? AcceleratorType, int AcceleratorCount, string? Endpoint, string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {
     internal static ServiceSummary From(ServiceRecord s) => new(
-        s.Id, s.ModelName, s.State, s.Shimlet, s.Pipeline, s.Replicas, s.AcceleratorType, s.AcceleratorCount, s.Endpoint, s.CreatedBy, s.CreatedAt, s.UpdatedAt);
+        s.Id, s.ModelName, s.State, s.Desired.Shimlet, s.Desired.Pipeline, s.Desired.Replicas, s.Desired.AcceleratorType, s.Desired.AcceleratorCount,
+        s.Endpoint, s.CreatedBy, s.CreatedAt, s.UpdatedAt);
 }
+
+/// <summary>A change of the desired state: who changed what, when, and the desired state after it.</summary>
+public sealed record DesiredStateEntry(int Generation, DateTimeOffset At, string Operator, string Change, JsonNode? State);
 
 /// <summary>The last error and its diagnosis.</summary>
 public sealed record ServiceError(string? Type, string? Message, string? Step);
 
 /// <summary>Everything known about a service.</summary>
+/// <param name="Service">The summary.</param>
+/// <param name="ModelFile">The model file (desired state).</param>
+/// <param name="Namespace">The namespace (desired state).</param>
+/// <param name="InstanceId">The latest pipeline instance.</param>
+/// <param name="CurrentStep">The step running now, if any.</param>
+/// <param name="Model">Model facts from the pipeline.</param>
+/// <param name="Memory">The memory estimate from the pipeline.</param>
+/// <param name="ResourceIds">The environment's resource ids.</param>
+/// <param name="LastError">The last error and its diagnosis.</param>
+/// <param name="History">State transitions, oldest first.</param>
+/// <param name="Request">The desired state as a deploy request (what a redeploy runs the pipeline with).</param>
+/// <param name="DesiredHistory">Every change of the desired state, oldest first.</param>
 public sealed record ServiceDetail(
     ServiceSummary Service, string ModelFile, string? Namespace, JsonNode? Request, string? InstanceId, string? CurrentStep,
-    JsonNode? Model, JsonNode? Memory, JsonNode? ResourceIds, ServiceError? LastError, IReadOnlyList<HistoryEntry> History);
+    JsonNode? Model, JsonNode? Memory, JsonNode? ResourceIds, ServiceError? LastError, IReadOnlyList<HistoryEntry> History,
+    IReadOnlyList<DesiredStateEntry> DesiredHistory);
 
 /// <summary>One pipeline step as the dashboard shows it.</summary>
 public sealed record PipelineStep(
     string Name, string Type, string Status, int Attempts, double? DurationMs, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt,
     string? Outcome, ServiceError? Error, IReadOnlyList<StepAttempt> AttemptDetails);
 
-/// <summary>A service's pipeline run.</summary>
-public sealed record PipelineView(string? InstanceId, string Pipeline, int? Version, InstanceStatus? Status, IReadOnlyList<PipelineStep> Steps);
+/// <summary>The service's latest pipeline run, of any operation (deploy, scale, undeploy).</summary>
+/// <param name="InstanceId">The instance.</param>
+/// <param name="Pipeline">Its workflow definition id.</param>
+/// <param name="Version">Its definition version.</param>
+/// <param name="Status">Its status.</param>
+/// <param name="Steps">Its steps in order.</param>
+/// <param name="Operation">The lifecycle operation it runs.</param>
+public sealed record PipelineView(string? InstanceId, string Pipeline, int? Version, InstanceStatus? Status, IReadOnlyList<PipelineStep> Steps, ServiceOperation Operation);
+
+/// <summary>An entry of a service's health journal.</summary>
+/// <param name="At">When.</param>
+/// <param name="Event"><c>Probe</c>, <c>HealthLost</c> or <c>HealthRestored</c>.</param>
+/// <param name="Healthy">Whether the service was healthy.</param>
+/// <param name="Phase">The phase the shimlet reported.</param>
+/// <param name="ReadyReplicas">Ready replicas.</param>
+/// <param name="DesiredReplicas">Desired replicas.</param>
+/// <param name="Message">What the entry says.</param>
+/// <param name="Probes">How many probes with this result the entry stands for.</param>
+public sealed record HealthEntry(DateTimeOffset At, string Event, bool Healthy, string Phase, int ReadyReplicas, int DesiredReplicas, string Message, int Probes);
 
 /// <summary>A scale request.</summary>
 /// <param name="ReplicaCount">The replicas wanted.</param>
@@ -62,67 +103,81 @@ public static class ModServApi
         var group = app.MapGroup("/api/v1/modserv").WithTags("Model services").RequireAuthorization(Policies.View);
         group.MapPost("/deploy", DeployAsync).RequireAuthorization(Policies.Operate).WithName("Deploy")
             .WithSummary("Deploys a model through a pipeline; answers at once with the service id and the pipeline's steps.")
-            .Accepts<DeployRequest>("application/json")
-            .Produces<Envelope<DeployAccepted>>().Produces<Envelope<object>>(400).Produces<Envelope<object>>(409);
-        group.MapGet("/", ListAsync).WithName("ListServices").WithSummary("Model services; filter by state, model, shimlet.")
-            .Produces<Envelope<List<ServiceSummary>>>();
+            .Accepts<DeployRequest>("application/json");
+        group.MapGet("/", ListAsync).WithName("ListServices").WithSummary("Model services; filter by state, model, shimlet.");
         group.MapGet("/{serviceId}", GetAsync).WithName("GetService")
-            .WithSummary("State, history, model facts, resources, endpoint, resource ids and the last error with its diagnosis.")
-            .Produces<Envelope<ServiceDetail>>().Produces<Envelope<object>>(404);
+            .WithSummary("State, history, model facts, resources, endpoint, resource ids and the last error with its diagnosis.");
         group.MapGet("/{serviceId}/pipeline", PipelineAsync).WithName("GetServicePipeline")
-            .WithSummary("Each step: status, attempts, durations, error.").Produces<Envelope<PipelineView>>();
+            .WithSummary("The latest operation's pipeline run (deploy, scale or undeploy): each step's status, attempts, durations, error.");
         group.MapGet("/{serviceId}/pipeline/logs", LogsAsync).WithName("GetServicePipelineLogs")
-            .WithSummary("The pipeline's journal (operator, duration, parameters on each entry); ?follow=true streams new entries as server-sent events.")
-            .Produces<Envelope<PagedResult<JournalEntry>>>();
+            .WithSummary("The pipeline's journal (operator, duration, parameters on each entry); ?follow=true streams new entries as server-sent events.");
+        group.MapGet("/{serviceId}/health", HealthAsync).WithName("GetServiceHealth")
+            .WithSummary("The health monitor's journal for the service: probes (a changed result always, an unchanged one at most every ControlPlane:HealthJournalInterval, counted) and the Degraded/Running transitions they caused; the latest 500, oldest first.");
         group.MapGet("/{serviceId}/manifests", ManifestsAsync).WithName("GetServiceManifests")
-            .WithSummary("The rendered, shimlet-neutral deployment spec (what was or will be applied).").Produces<Envelope<JsonNode>>();
+            .WithSummary("The rendered, shimlet-neutral deployment spec (what was or will be applied).");
         group.MapGet("/{serviceId}/usage", UsageAsync).WithName("GetServiceUsage")
-            .WithSummary("The service's gateway traffic over the last 10 minutes in 10 s intervals: requests, errors, mean latency, tokens (for the UI; Prometheus has the rest).")
-            .Produces<Envelope<Gateway.UsageSeries>>();
+            .WithSummary("The service's gateway traffic over the last 10 minutes in 10 s intervals: requests, errors, mean latency, tokens (for the UI; Prometheus has the rest).");
         group.MapDelete("/{serviceId}", UndeployAsync).RequireAuthorization(Policies.Operate).WithName("Undeploy")
-            .WithSummary("Cancels a running pipeline, removes the service's resources, ends in Stopped.").Produces<Envelope<ServiceSummary>>();
+            .WithSummary("Answers at once in Stopping: cancels a running pipeline, then the undeploy pipeline removes the service's resources; ends in Stopped (or Failed, naming what remains).");
         group.MapPost("/{serviceId}/scale", ScaleAsync).RequireAuthorization(Policies.Operate).WithName("Scale")
-            .WithSummary("Sets the replica count of a Running or Degraded service.").Produces<Envelope<ServiceSummary>>();
+            .WithSummary("Sets the desired replica count of a Running or Degraded service and answers at once in Scaling; the scale pipeline applies it.");
         group.MapPost("/{serviceId}/redeploy", RedeployAsync).RequireAuthorization(Policies.Operate).WithName("Redeploy")
-            .WithSummary("Runs the pipeline again with the stored request (e.g. after a failure or a changed definition).").Produces<Envelope<DeployAccepted>>();
+            .WithSummary("Runs the deploy pipeline (its latest version) again with the service's desired state (e.g. after a failure or a changed definition).");
         return app;
     }
 
-    internal static IResult Error(int status, string message, IReadOnlyList<FieldError>? errors = null) =>
-        Results.Json(new Envelope<object>(status, null, message, errors ?? []), statusCode: status);
+    private static Ok<Envelope<T>> Ok<T>(T data) => TypedResults.Ok(new Envelope<T>(0, data));
 
-    private static IResult Ok<T>(T data) => Results.Json(new Envelope<T>(0, data));
+    private static BadRequest<Envelope<object>> Invalid(string message, IReadOnlyList<FieldError> errors) =>
+        TypedResults.BadRequest(new Envelope<object>(StatusCodes.Status400BadRequest, null, message, errors));
 
-    private static async Task<IResult> DeployAsync(HttpRequest request, ServiceManager services, CancellationToken ct)
+    private static NotFound<Envelope<object>> NotFound(string message) =>
+        TypedResults.NotFound(new Envelope<object>(StatusCodes.Status404NotFound, null, message, []));
+
+    private static NotFound<Envelope<object>> NotFoundService(string serviceId) => NotFound(ServiceCommandError.NotFound(serviceId).Message);
+
+    private static Conflict<Envelope<object>> Conflict(string message, ServiceState? state) =>
+        TypedResults.Conflict(new Envelope<object>(StatusCodes.Status409Conflict, null, message, []) { State = state });
+
+    /// <summary>A command's answer: its value mapped into the envelope, or its refusal with the status of its kind.</summary>
+    private static Results<Ok<Envelope<T>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>> Answer<TValue, T>(
+        ServiceCommandResult<TValue> result, Func<TValue, T> map) => result.Error switch
+        {
+            null => Ok(map(result.Value!)),
+            { Kind: ServiceCommandErrorKind.Invalid } e => Invalid(e.Message, e.Errors),
+            { Kind: ServiceCommandErrorKind.NotFound } e => NotFound(e.Message),
+            var e => Conflict(e.Message, e.State),
+        };
+
+    private static async Task<Results<Ok<Envelope<DeployAccepted>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>, JsonHttpResult<Envelope<object>>>> DeployAsync(
+        HttpRequest request, ServiceCommands commands, CancellationToken ct)
     {
         var body = await Problems.ReadBodyAsync(request, MaxBody, ct);
         if (body is null)
         {
-            return Error(413, $"The request body is larger than {MaxBody} bytes.");
+            return TypedResults.Json(new Envelope<object>(StatusCodes.Status413PayloadTooLarge, null, $"The request body is larger than {MaxBody} bytes.", []),
+                statusCode: StatusCodes.Status413PayloadTooLarge);
         }
 
         var deploy = DeployRequestValidator.Parse(body, out var parseError);
         if (deploy is null)
         {
-            return Error(400, "The request body is not a valid deploy request.", [parseError!]);
+            return Invalid("The request body is not a valid deploy request.", [parseError!]);
         }
 
-        try
+        var result = await commands.DeployAsync(deploy, request.HttpContext.User.OperatorName(), ct);
+        return result.Error switch
         {
-            var result = await services.DeployAsync(deploy, request.HttpContext.User.OperatorName(), ct);
-            return Ok(new DeployAccepted(result.Service.Id, result.Steps.FirstOrDefault() ?? "", result.Steps));
-        }
-        catch (ServiceRequestInvalidException e)
-        {
-            return Error(400, "The deploy request is invalid.", e.Errors);
-        }
-        catch (ServiceStateConflictException e)
-        {
-            return Error(409, e.Message);
-        }
+            null => Ok(Accepted(result.Value!)),
+            { Kind: ServiceCommandErrorKind.Invalid } e => Invalid(e.Message, e.Errors),
+            { Kind: ServiceCommandErrorKind.NotFound } e => NotFound(e.Message),
+            var e => Conflict(e.Message, e.State),
+        };
     }
 
-    private static async Task<IResult> ListAsync(
+    private static DeployAccepted Accepted(DeployResult result) => new(result.Service.Id, result.Steps.FirstOrDefault() ?? "", result.Steps);
+
+    private static async Task<Results<Ok<Envelope<List<ServiceSummary>>>, BadRequest<Envelope<object>>>> ListAsync(
         IDbContextFactory<ControlPlaneDbContext> db, [FromQuery] string? state, [FromQuery] string? model, [FromQuery] string? shimlet, CancellationToken ct)
     {
         await using var context = await db.CreateDbContextAsync(ct);
@@ -131,7 +186,7 @@ public static class ModServApi
         {
             if (!Enum.TryParse<ServiceState>(state, ignoreCase: true, out var s) || !Enum.IsDefined(s))
             {
-                return Error(400, "Unknown state.", [new FieldError("state", $"Use one of {string.Join(", ", Enum.GetNames<ServiceState>())}.")]);
+                return Invalid("Unknown state.", [new FieldError("state", $"Use one of {string.Join(", ", Enum.GetNames<ServiceState>())}.")]);
             }
 
             query = query.Where(x => x.State == s);
@@ -144,26 +199,26 @@ public static class ModServApi
 
         if (shimlet is not null)
         {
-            query = query.Where(x => x.Shimlet == shimlet);
+            query = query.Where(x => x.Desired.Shimlet == shimlet);
         }
 
         var items = await query.OrderByDescending(x => x.CreatedAt).Take(1000).ToListAsync(ct);
         return Ok(items.Select(ServiceSummary.From).ToList());
     }
 
-    private static async Task<IResult> GetAsync(
-        string serviceId, ServiceManager services, IDbContextFactory<ControlPlaneDbContext> db, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
+    private static async Task<Results<Ok<Envelope<ServiceDetail>>, NotFound<Envelope<object>>>> GetAsync(
+        string serviceId, ServiceStore services, PipelineFactsReader facts, IDbContextFactory<ControlPlaneDbContext> db, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
     {
         var service = await services.GetAsync(serviceId, ct);
         if (service is null)
         {
-            return NotFound(serviceId);
+            return NotFoundService(serviceId);
         }
 
         await using var context = await db.CreateDbContextAsync(ct);
         var history = await context.Transitions.AsNoTracking().Where(t => t.ServiceId == serviceId).OrderBy(t => t.Id).ToListAsync(ct);
-        var outputs = service.InstanceId is null ? [] : await services.FinalOutputsAsync(service.InstanceId, ct);
-        JsonNode? Output(string type, string name) => ServiceManager.LatestOutput(outputs, type, name);
+        var changes = await context.DesiredStateChanges.AsNoTracking().Where(c => c.ServiceId == serviceId).OrderBy(c => c.Id).ToListAsync(ct);
+        var reported = await facts.ReadAsync(service.DeployInstanceId, ct);
         string? current = null;
         if (service.InstanceId is not null)
         {
@@ -175,30 +230,31 @@ public static class ModServApi
 
         return Ok(new ServiceDetail(
             ServiceSummary.From(service),
-            service.ModelFile,
-            service.Namespace,
-            JsonNode.Parse(service.RequestJson),
+            service.Desired.ModelFile,
+            service.Desired.Namespace,
+            service.Desired.Snapshot(service.ModelName),
             service.InstanceId,
             current,
-            Output(ServiceManager.OutputSources.ModelValidation, "facts"),
-            Output(ServiceManager.OutputSources.ModelValidation, "memory"),
-            Output(ServiceManager.OutputSources.ResourceDeployment, "resourceIds"),
+            reported.ModelFacts,
+            reported.MemoryEstimate,
+            service.State == ServiceState.Stopped ? null : reported.ResourceIds,
             service.LastError is null && service.LastErrorType is null ? null : new ServiceError(service.LastErrorType, service.LastError, service.LastErrorStep),
-            [.. history.Select(h => new HistoryEntry(h.At, h.From, h.To, h.Reason, h.Operator))]));
+            [.. history.Select(h => new HistoryEntry(h.At, h.From, h.To, h.Reason, h.Operator))],
+            [.. changes.Select(c => new DesiredStateEntry(c.Generation, c.At, c.Operator, c.Change, JsonNode.Parse(c.StateJson)))]));
     }
 
-    private static async Task<IResult> PipelineAsync(
-        string serviceId, ServiceManager services, Workflows.Definitions.DefinitionStore definitions, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
+    private static async Task<Results<Ok<Envelope<PipelineView>>, NotFound<Envelope<object>>>> PipelineAsync(
+        string serviceId, ServiceStore services, Workflows.Definitions.DefinitionStore definitions, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
     {
         var service = await services.GetAsync(serviceId, ct);
         if (service is null)
         {
-            return NotFound(serviceId);
+            return NotFoundService(serviceId);
         }
 
         await using var wf = await workflowDb.CreateDbContextAsync(ct);
         var instance = service.InstanceId is null ? null : await wf.Instances.AsNoTracking().FirstOrDefaultAsync(i => i.Id == service.InstanceId, ct);
-        var pipeline = await definitions.GetCompiledAsync(service.Pipeline, instance?.DefinitionVersion, ct);
+        var pipeline = await definitions.GetCompiledAsync(instance?.DefinitionId ?? service.Desired.Pipeline, instance?.DefinitionVersion, ct);
         var attempts = instance is null ? [] : await wf.StepExecutions.AsNoTracking().Where(s => s.InstanceId == instance.Id).ToListAsync(ct);
         var finished = instance?.Status is InstanceStatus.Completed or InstanceStatus.Faulted or InstanceStatus.Cancelled;
         var steps = new List<PipelineStep>();
@@ -225,13 +281,13 @@ public static class ModServApi
                 [.. mine.Select(StepAttempt.From)]));
         }
 
-        return Ok(new PipelineView(instance?.Id, service.Pipeline, instance?.DefinitionVersion, instance?.Status, steps));
+        return Ok(new PipelineView(instance?.Id, instance?.DefinitionId ?? service.Desired.Pipeline, instance?.DefinitionVersion, instance?.Status, steps, service.Operation));
     }
 
-    private static async Task<IResult> LogsAsync(
+    private static async Task<Results<Ok<Envelope<PagedResult<JournalEntry>>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, EmptyHttpResult>> LogsAsync(
         string serviceId,
         HttpContext http,
-        ServiceManager services,
+        ServiceStore services,
         IDbContextFactory<WorkflowDbContext> workflowDb,
         JournalBroadcaster broadcaster,
         CancellationToken ct,
@@ -241,13 +297,13 @@ public static class ModServApi
     {
         if (pageSize is < 1 or > 5000)
         {
-            return Error(400, "Invalid paging.", [new FieldError("pageSize", "pageSize is 1 to 5000.")]);
+            return Invalid("Invalid paging.", [new FieldError("pageSize", "pageSize is 1 to 5000.")]);
         }
 
         var service = await services.GetAsync(serviceId, ct);
         if (service is null)
         {
-            return NotFound(serviceId);
+            return NotFoundService(serviceId);
         }
 
         if (service.InstanceId is null)
@@ -265,38 +321,56 @@ public static class ModServApi
         }
 
         await JournalStream.FollowAsync(http, service.InstanceId, afterSequence, workflowDb, broadcaster, ct);
-        return Results.Empty;
+        return TypedResults.Empty;
     }
 
-    private static async Task<IResult> UsageAsync(string serviceId, ServiceManager services, Gateway.GatewayUsage usage, CancellationToken ct) =>
-        await services.GetAsync(serviceId, ct) is null ? NotFound(serviceId) : Ok(usage.Series(serviceId));
+    private static async Task<Results<Ok<Envelope<Gateway.UsageSeries>>, NotFound<Envelope<object>>>> UsageAsync(string serviceId, ServiceStore services, Gateway.GatewayUsage usage, CancellationToken ct)
+    {
+        if (await services.GetAsync(serviceId, ct) is null)
+        {
+            return NotFoundService(serviceId);
+        }
 
-    private static async Task<IResult> ManifestsAsync(string serviceId, ServiceManager services, CancellationToken ct)
+        return Ok(usage.Series(serviceId));
+    }
+
+    private static async Task<Results<Ok<Envelope<List<HealthEntry>>>, NotFound<Envelope<object>>>> HealthAsync(string serviceId, ServiceStore services, IDbContextFactory<ControlPlaneDbContext> db, CancellationToken ct)
+    {
+        if (await services.GetAsync(serviceId, ct) is null)
+        {
+            return NotFoundService(serviceId);
+        }
+
+        await using var context = await db.CreateDbContextAsync(ct);
+        var entries = await context.HealthJournal.AsNoTracking().Where(h => h.ServiceId == serviceId).OrderByDescending(h => h.Id).Take(500).ToListAsync(ct);
+        return Ok(entries.AsEnumerable().Reverse()
+            .Select(h => new HealthEntry(h.At, h.Event, h.Healthy, h.Phase, h.ReadyReplicas, h.DesiredReplicas, h.Message, h.Probes)).ToList());
+    }
+
+    private static async Task<Results<Ok<Envelope<JsonNode>>, NotFound<Envelope<object>>>> ManifestsAsync(string serviceId, ServiceStore services, PipelineFactsReader facts, CancellationToken ct)
     {
         var service = await services.GetAsync(serviceId, ct);
         if (service is null)
         {
-            return NotFound(serviceId);
+            return NotFoundService(serviceId);
         }
 
-        var outputs = service.InstanceId is null ? [] : await services.FinalOutputsAsync(service.InstanceId, ct);
-        var spec = ServiceManager.LatestOutput(outputs, ServiceManager.OutputSources.ConfigRendering, "spec");
+        var spec = (await facts.ReadAsync(service.DeployInstanceId, ct)).DeploymentSpec;
         return spec is null
-            ? Error(404, $"Service '{serviceId}' has no rendered deployment yet: the config-rendering step has not completed (GET /api/v1/modserv/{serviceId}/pipeline).")
+            ? NotFound($"Service '{serviceId}' has no rendered deployment yet: no step of its deploy pipeline has reported a deployment spec (GET /api/v1/modserv/{serviceId}/pipeline).")
             : Ok(spec);
     }
 
-    private static async Task<IResult> UndeployAsync(string serviceId, HttpContext http, ServiceManager services, CancellationToken ct) =>
-        await GuardAsync(serviceId, async () => Ok(ServiceSummary.From(await services.UndeployAsync(serviceId, http.User.OperatorName(), ct))));
+    private static async Task<Results<Ok<Envelope<ServiceSummary>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>>> UndeployAsync(
+        string serviceId, HttpContext http, ServiceCommands commands, CancellationToken ct) =>
+        Answer(await commands.UndeployAsync(serviceId, http.User.OperatorName(), ct), ServiceSummary.From);
 
-    private static async Task<IResult> RedeployAsync(string serviceId, HttpContext http, ServiceManager services, CancellationToken ct) =>
-        await GuardAsync(serviceId, async () =>
-        {
-            var result = await services.RedeployAsync(serviceId, http.User.OperatorName(), ct);
-            return Ok(new DeployAccepted(result.Service.Id, result.Steps.FirstOrDefault() ?? "", result.Steps));
-        });
+    private static async Task<Results<Ok<Envelope<DeployAccepted>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>>> RedeployAsync(
+        string serviceId, HttpContext http, ServiceCommands commands, CancellationToken ct) =>
+        Answer(await commands.RedeployAsync(serviceId, http.User.OperatorName(), ct), Accepted);
 
-    private static async Task<IResult> ScaleAsync(string serviceId, HttpContext http, ServiceManager services, CancellationToken ct)
+    private static async Task<Results<Ok<Envelope<ServiceSummary>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>>> ScaleAsync(
+        string serviceId, HttpContext http, ServiceCommands commands, CancellationToken ct)
     {
         var body = await Problems.ReadBodyAsync(http.Request, MaxBody, ct);
         ScaleRequest? scale = null;
@@ -311,32 +385,9 @@ public static class ModServApi
 
         if (scale?.ReplicaCount is not { } replicas)
         {
-            return Error(400, "Send {\"replicaCount\": N}.", [new FieldError("replicaCount", "replicaCount is required: a whole number.")]);
+            return Invalid("Send {\"replicaCount\": N}.", [new FieldError("replicaCount", "replicaCount is required: a whole number.")]);
         }
 
-        return await GuardAsync(serviceId, async () => Ok(ServiceSummary.From(await services.ScaleAsync(serviceId, replicas, http.User.OperatorName(), ct))));
+        return Answer(await commands.ScaleAsync(serviceId, replicas, http.User.OperatorName(), ct), ServiceSummary.From);
     }
-
-    private static async Task<IResult> GuardAsync(string serviceId, Func<Task<IResult>> action)
-    {
-        try
-        {
-            return await action();
-        }
-        catch (KeyNotFoundException)
-        {
-            return NotFound(serviceId);
-        }
-        catch (ServiceRequestInvalidException e)
-        {
-            return Error(400, "The request is invalid.", e.Errors);
-        }
-        catch (ServiceStateConflictException e)
-        {
-            return Results.Json(new { code = 409, message = e.Message, state = e.State.ToString(), errors = Array.Empty<FieldError>() }, statusCode: 409);
-        }
-    }
-
-    private static IResult NotFound(string serviceId) =>
-        Error(404, $"No model service '{serviceId}'. GET /api/v1/modserv lists them.");
 }

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using ModelServeShim.Workflows.Persistence;
@@ -17,12 +19,22 @@ public class ControlPlaneDbContext(DbContextOptions<ControlPlaneDbContext> optio
     /// <summary>State history.</summary>
     public DbSet<ServiceTransitionRecord> Transitions => Set<ServiceTransitionRecord>();
 
+    /// <summary>Desired states, one per service (also loaded with every service).</summary>
+    public DbSet<ServiceDesiredState> DesiredStates => Set<ServiceDesiredState>();
+
+    /// <summary>Health journal: the monitor's probes (rate-limited) and the transitions they caused.</summary>
+    public DbSet<ServiceHealthRecord> HealthJournal => Set<ServiceHealthRecord>();
+
+    /// <summary>Desired-state history: who changed what, when.</summary>
+    public DbSet<ServiceDesiredStateChange> DesiredStateChanges => Set<ServiceDesiredStateChange>();
+
     /// <inheritdoc />
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         ArgumentNullException.ThrowIfNull(configurationBuilder);
         configurationBuilder.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToBinaryConverter>();
         configurationBuilder.Properties<ServiceState>().HaveConversion<string>().HaveMaxLength(24);
+        configurationBuilder.Properties<ServiceOperation>().HaveConversion<string>().HaveMaxLength(24);
     }
 
     /// <inheritdoc />
@@ -37,6 +49,31 @@ public class ControlPlaneDbContext(DbContextOptions<ControlPlaneDbContext> optio
             e.Property(x => x.Revision).IsConcurrencyToken();
             e.HasIndex(x => new { x.ModelName, x.State });
             e.HasIndex(x => x.CreatedAt);
+            e.HasOne(x => x.Desired).WithOne().HasForeignKey<ServiceDesiredState>(x => x.ServiceId).IsRequired().OnDelete(DeleteBehavior.Cascade);
+            e.Navigation(x => x.Desired).AutoInclude().IsRequired();
+        });
+        modelBuilder.Entity<ServiceDesiredState>(e =>
+        {
+            e.ToTable("model_service_desired_states");
+            e.HasKey(x => x.ServiceId);
+            e.Property(x => x.ServiceId).HasMaxLength(110);
+            e.Ignore(x => x.AcceleratorType);
+            e.Ignore(x => x.AcceleratorCount);
+            e.Property(x => x.Resources).HasConversion(new JsonValueConverter<ResourceRequirements>(), new JsonValueComparer<ResourceRequirements>()).HasColumnName("ResourcesJson");
+            e.Property(x => x.Labels).HasConversion(new JsonValueConverter<Dictionary<string, string>?>(), new JsonValueComparer<Dictionary<string, string>?>()).HasColumnName("LabelsJson");
+            e.Property(x => x.Quantization).HasConversion(new JsonValueConverter<QuantizationRequest?>(), new JsonValueComparer<QuantizationRequest?>()).HasColumnName("QuantizationJson");
+        });
+        modelBuilder.Entity<ServiceHealthRecord>(e =>
+        {
+            e.ToTable("model_service_health");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => new { x.ServiceId, x.Id });
+        });
+        modelBuilder.Entity<ServiceDesiredStateChange>(e =>
+        {
+            e.ToTable("model_service_desired_state_changes");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => new { x.ServiceId, x.Id });
         });
         modelBuilder.Entity<ServiceTransitionRecord>(e =>
         {
@@ -45,6 +82,17 @@ public class ControlPlaneDbContext(DbContextOptions<ControlPlaneDbContext> optio
             e.HasIndex(x => new { x.ServiceId, x.Id });
         });
     }
+
+    /// <summary>A value stored as JSON text.</summary>
+    private sealed class JsonValueConverter<T>() : ValueConverter<T, string>(
+        v => JsonSerializer.Serialize(v, DeployRequestValidator.Json),
+        v => JsonSerializer.Deserialize<T>(v, DeployRequestValidator.Json)!);
+
+    /// <summary>Compares JSON-stored values by their JSON, so a change inside one is seen.</summary>
+    private sealed class JsonValueComparer<T>() : ValueComparer<T>(
+        (a, b) => JsonSerializer.Serialize(a, DeployRequestValidator.Json) == JsonSerializer.Serialize(b, DeployRequestValidator.Json),
+        v => JsonSerializer.Serialize(v, DeployRequestValidator.Json).GetHashCode(StringComparison.Ordinal),
+        v => JsonSerializer.Deserialize<T>(JsonSerializer.Serialize(v, DeployRequestValidator.Json), DeployRequestValidator.Json)!);
 
     /// <summary>Configures the context for the SQLite file the runtime uses.</summary>
     public static void UseSqlite(DbContextOptionsBuilder builder, string path) =>

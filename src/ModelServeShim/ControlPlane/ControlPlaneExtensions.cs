@@ -36,9 +36,13 @@ public static class ControlPlaneExtensions
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<EventBroadcaster>());
         services.AddSingleton<PipelineEventQueue>();
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<PipelineEventQueue>());
-        services.AddSingleton<ServiceManager>();
+        services.AddSingleton<PipelineFactsReader>();
+        services.AddSingleton<ServiceStore>();
+        services.AddSingleton<ServiceOperations>();
+        services.AddSingleton<ServiceCommands>();
+        services.AddSingleton<PipelineProjection>();
         services.AddHostedService<ControlPlaneMigrator>();
-        services.AddHostedService(sp => sp.GetRequiredService<ServiceManager>());
+        services.AddHostedService(sp => sp.GetRequiredService<PipelineProjection>());
         services.AddSingleton<HealthMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
         return services;

@@ -316,6 +316,19 @@ public static partial class DeployRequestValidator
         return input;
     }
 
+    /// <summary>
+    /// The request field a pipeline input path names: the pipeline's input is built from the request's own fields, so
+    /// <c>$.input.resourceRequirements.cpu</c> is <c>resourceRequirements.cpu</c>, in the vocabulary of every other field error.
+    /// </summary>
+    public static string RequestField(string inputPath)
+    {
+        ArgumentNullException.ThrowIfNull(inputPath);
+        const string Input = "$.input";
+        return inputPath == Input ? "$"
+            : inputPath.StartsWith(Input + ".", StringComparison.Ordinal) ? inputPath[(Input.Length + 1)..]
+            : inputPath;
+    }
+
     private static void CheckQuantity(string? value, string field, string example, List<FieldError> errors)
     {
         if (string.IsNullOrEmpty(value))

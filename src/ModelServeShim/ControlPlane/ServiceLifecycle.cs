@@ -31,11 +31,17 @@ public enum ServiceTrigger
     StopFailed,
     /// <summary>A redeploy was requested.</summary>
     Redeploy,
+    /// <summary>A scale was requested (its pipeline starts).</summary>
+    ScaleRequested,
+    /// <summary>The scale pipeline completed.</summary>
+    ScaleCompleted,
+    /// <summary>The scale pipeline failed: the replicas may not match the desired state.</summary>
+    ScaleFailed,
 }
 
 /// <summary>
 /// The service lifecycle as a Stateless state machine: Initializing → PipelineRunning → Deploying →
-/// HealthChecking → Running, with Failed, Degraded, Stopping and Stopped. Which pipeline step moves the
+/// HealthChecking → Running, with Failed, Degraded, Scaling, Stopping and Stopped. Which pipeline step moves the
 /// service into which state is data (<see cref="ControlPlaneOptions.StepStates"/>), not a switch on step names.
 /// </summary>
 public sealed class ServiceLifecycle
@@ -64,13 +70,19 @@ public sealed class ServiceLifecycle
         }
 
         _machine.Configure(ServiceState.Running)
+            .Permit(ServiceTrigger.ScaleRequested, ServiceState.Scaling)
             .Permit(ServiceTrigger.HealthLost, ServiceState.Degraded)
             .Permit(ServiceTrigger.StopRequested, ServiceState.Stopping)
             .Permit(ServiceTrigger.Redeploy, ServiceState.Initializing);
         _machine.Configure(ServiceState.Degraded)
+            .Permit(ServiceTrigger.ScaleRequested, ServiceState.Scaling)
             .Permit(ServiceTrigger.HealthRestored, ServiceState.Running)
             .Permit(ServiceTrigger.StopRequested, ServiceState.Stopping)
             .Permit(ServiceTrigger.Redeploy, ServiceState.Initializing);
+        _machine.Configure(ServiceState.Scaling)
+            .Permit(ServiceTrigger.ScaleCompleted, ServiceState.Running)
+            .Permit(ServiceTrigger.ScaleFailed, ServiceState.Degraded)
+            .Permit(ServiceTrigger.StopRequested, ServiceState.Stopping);
         _machine.Configure(ServiceState.Failed)
             .Permit(ServiceTrigger.StopRequested, ServiceState.Stopping)
             .Permit(ServiceTrigger.Redeploy, ServiceState.Initializing);

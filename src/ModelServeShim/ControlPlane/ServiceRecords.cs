@@ -20,10 +20,24 @@ public enum ServiceState
     Failed,
     /// <summary>Was running, now unhealthy.</summary>
     Degraded,
+    /// <summary>The scale pipeline is changing its replica count.</summary>
+    Scaling,
     /// <summary>Being removed.</summary>
     Stopping,
     /// <summary>Removed (or a dry run that deployed nothing).</summary>
     Stopped,
+}
+
+/// <summary>The lifecycle operations, each run as a pipeline.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ServiceOperation>))]
+public enum ServiceOperation
+{
+    /// <summary>The deploy pipeline (deploy and redeploy).</summary>
+    Deploy,
+    /// <summary>The scale pipeline.</summary>
+    Scale,
+    /// <summary>The undeploy pipeline.</summary>
+    Undeploy,
 }
 
 /// <summary>A model service.</summary>
@@ -35,35 +49,20 @@ public sealed class ServiceRecord
     /// <summary>The model name (DNS-1123 label).</summary>
     public string ModelName { get; set; } = "";
 
-    /// <summary>The model file or directory as requested.</summary>
-    public string ModelFile { get; set; } = "";
-
     /// <summary>The state.</summary>
     public ServiceState State { get; set; }
 
-    /// <summary>The shimlet.</summary>
-    public string Shimlet { get; set; } = "";
+    /// <summary>What the service should be: the one record scale, redeploy, the views and the pipelines read (always loaded).</summary>
+    public ServiceDesiredState Desired { get; set; } = new();
 
-    /// <summary>The pipeline (workflow definition id).</summary>
-    public string Pipeline { get; set; } = "";
-
-    /// <summary>The namespace, when given.</summary>
-    public string? Namespace { get; set; }
-
-    /// <summary>The deploy request as JSON (what a redeploy repeats).</summary>
-    public string RequestJson { get; set; } = "{}";
-
-    /// <summary>The current replica count.</summary>
-    public int Replicas { get; set; }
-
-    /// <summary>The accelerator type, if any.</summary>
-    public string? AcceleratorType { get; set; }
-
-    /// <summary>Accelerators per replica.</summary>
-    public int AcceleratorCount { get; set; }
-
-    /// <summary>The latest pipeline instance.</summary>
+    /// <summary>The latest pipeline instance, of any operation (what the pipeline view shows).</summary>
     public string? InstanceId { get; set; }
+
+    /// <summary>The operation <see cref="InstanceId"/> runs.</summary>
+    public ServiceOperation Operation { get; set; }
+
+    /// <summary>The latest deploy pipeline instance (model facts, resource ids, the rendered spec).</summary>
+    public string? DeployInstanceId { get; set; }
 
     /// <summary>The endpoint once known.</summary>
     public string? Endpoint { get; set; }
@@ -113,4 +112,41 @@ public sealed class ServiceTransitionRecord
 
     /// <summary>Who caused it (API key name, or <c>pipeline</c>/<c>health-monitor</c>).</summary>
     public string Operator { get; set; } = "";
+}
+
+/// <summary>
+/// One entry of a service's health journal: a probe by the health monitor (recorded when its result changes, else at
+/// most once per <see cref="ControlPlaneOptions.HealthJournalInterval"/>) or a Degraded↔Running transition it caused.
+/// </summary>
+public sealed class ServiceHealthRecord
+{
+    /// <summary>Store id.</summary>
+    public long Id { get; set; }
+
+    /// <summary>The service.</summary>
+    public string ServiceId { get; set; } = "";
+
+    /// <summary>When.</summary>
+    public DateTimeOffset At { get; set; }
+
+    /// <summary><c>Probe</c>, <c>HealthLost</c> or <c>HealthRestored</c>.</summary>
+    public string Event { get; set; } = "";
+
+    /// <summary>Whether the service was healthy.</summary>
+    public bool Healthy { get; set; }
+
+    /// <summary>The phase the shimlet reported.</summary>
+    public string Phase { get; set; } = "";
+
+    /// <summary>Ready replicas.</summary>
+    public int ReadyReplicas { get; set; }
+
+    /// <summary>Desired replicas (as the shimlet sees them).</summary>
+    public int DesiredReplicas { get; set; }
+
+    /// <summary>What the entry says.</summary>
+    public string Message { get; set; } = "";
+
+    /// <summary>How many probes with the same result this entry stands for (rate limiting).</summary>
+    public int Probes { get; set; } = 1;
 }

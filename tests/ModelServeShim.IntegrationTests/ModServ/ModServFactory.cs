@@ -9,7 +9,7 @@ namespace ModelServeShim.IntegrationTests.ModServ;
 /// <summary>
 /// The real host with the repository's pipelines (a temp copy of <c>workflows/</c>), a model root holding the
 /// sample GGUF, a 1 s health monitor, and the in-memory <see cref="TestShimlet"/> registered as shimlet <c>test</c>
-/// next to the built-in ones. Nothing of the product is replaced: runtime, activities and ServiceManager are real.
+/// next to the built-in ones. Nothing of the product is replaced: runtime, activities and the control plane are real.
 /// </summary>
 public class ModServFactory : ShimFactory, IAsyncLifetime
 {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using ModelServeShim.IntegrationTests.Infrastructure;
 
 namespace ModelServeShim.IntegrationTests.ModServ;
 
@@ -73,5 +74,28 @@ public sealed class ModServFailureTests(ModServFactory factory) : IClassFixture<
         Assert.Equal("health-monitor", (string)restored["operator"]!);
         Assert.Contains("healthy again", (string)restored["reason"]!, StringComparison.Ordinal);
         Assert.Equal(["HealthChecking→Running", "Running→Degraded", "Degraded→Running"], running.Transitions().TakeLast(3));
+    }
+
+    [Fact]
+    public async Task HealthMonitor_JournalsProbesRateLimitedAndTheTransitionsTheyCause()
+    {
+        var serviceId = await _client.DeployAsync(ModServClient.Body("journaled-health"));
+        await _client.WaitForStateAsync(serviceId, "Running");
+        factory.Shimlet.SetHealthy(serviceId, false);
+        await _client.WaitForStateAsync(serviceId, "Degraded", Quickly);
+        factory.Shimlet.SetHealthy(serviceId, true);
+        await _client.WaitForStateAsync(serviceId, "Running", Quickly);
+
+        // Probes keep coming every second; an unchanged result adds no entry, it is counted on the last one.
+        var journal = await Poll.UntilAsync(async () =>
+        {
+            var entries = (await _client.GetDataAsync($"{ModServClient.Base}/{serviceId}/health")).AsArray().Select(e => e!).ToList();
+            return entries.LastOrDefault(e => (string)e["event"]! == "Probe") is { } probe && (bool)probe["healthy"]! && (int)probe["probes"]! >= 3 ? entries : null;
+        }, "three healthy probes after the restore", TimeSpan.FromSeconds(20));
+
+        var events = journal.Select(e => $"{(string)e["event"]!}:{(bool)e["healthy"]!}").ToList();
+        Assert.Equal(["Probe:False", "HealthLost:False", "Probe:True", "HealthRestored:True"], events.TakeLast(4));
+        Assert.Contains("Running → Degraded", (string)journal.Single(e => (string)e["event"]! == "HealthLost")["message"]!, StringComparison.Ordinal);
+        Assert.Equal(1, events.Count(e => e == "HealthLost:False"));
     }
 }

@@ -18,17 +18,47 @@ public sealed class ModServLifecycleTests(ModServFactory factory) : IClassFixtur
         var serviceId = await _client.DeployAsync(ModServClient.Body("scale-me"));
         await _client.WaitForStateAsync(serviceId, "Running");
 
+        // The answer comes at once with the desired replicas; the scale pipeline calls the shimlet (asynchronous since
+        // scale became a pipeline, so the shimlet call and the end state are awaited).
         var envelope = await (await ScaleAsync(serviceId, 3).ExpectAsync(HttpStatusCode.OK)).ReadJsonAsync();
-
         Assert.Equal(3, (int)envelope["data"]!["replicas"]!);
+        Assert.Contains((string)envelope["data"]!["state"]!, new[] { "Scaling", "Running" });
+
+        var service = await _client.WaitForStateAsync(serviceId, "Running");
         Assert.Contains((serviceId, 3), factory.Shimlet.Scaled);
-        var service = await _client.GetServiceAsync(serviceId);
         Assert.Equal(3, (int)service["service"]!["replicas"]!);
-        var entry = service.History().Last();
-        Assert.Equal("Running", (string)entry["from"]!);
-        Assert.Equal("Running", (string)entry["to"]!);
-        Assert.Contains("from 1 to 3", (string)entry["reason"]!, StringComparison.Ordinal);
-        Assert.Equal("anonymous", (string)entry["operator"]!);
+        Assert.Equal(["Running→Scaling", "Scaling→Running"], service.Transitions().TakeLast(2));
+        var requested = service.History().Reverse().Skip(1).First();
+        Assert.Contains("from 1 to 3", (string)requested["reason"]!, StringComparison.Ordinal);
+        Assert.Equal("anonymous", (string)requested["operator"]!);
+        var pipeline = await _client.GetPipelineAsync(serviceId);
+        Assert.Equal("scale", (string)pipeline["pipeline"]!);
+        Assert.Equal("Scale", (string)pipeline["operation"]!);
+        Assert.Equal("Succeeded", (string)pipeline["steps"]![0]!["status"]!);
+    }
+
+    [Fact]
+    public async Task ScaleThenRedeploy_KeepsTheScaledReplicas_DesiredHistoryShowsBothWithOperators()
+    {
+        var serviceId = await _client.DeployAsync(ModServClient.Body("scale-then-redeploy"));
+        await _client.WaitForStateAsync(serviceId, "Running");
+        await ScaleAsync(serviceId, 3).ExpectAsync(HttpStatusCode.OK);
+        await _client.WaitForStateAsync(serviceId, "Running");
+
+        await _client.PostAsync($"{ModServClient.Base}/{serviceId}/redeploy", null).ExpectAsync(HttpStatusCode.OK);
+        var service = await _client.WaitForStateAsync(serviceId, "Running");
+
+        Assert.Equal(3, factory.Shimlet.AppliedFor(serviceId).Last().Replicas);
+        Assert.Equal(2, factory.Shimlet.AppliedFor(serviceId).Count());
+        Assert.Equal(3, (int)service["service"]!["replicas"]!);
+        Assert.Equal(3, (int)service["request"]!["replicaCount"]!);
+        var changes = service["desiredHistory"]!.AsArray().Select(c => c!).ToList();
+        Assert.Equal([1, 2, 3], changes.Select(c => (int)c["generation"]!));
+        Assert.StartsWith("deployed", (string)changes[0]["change"]!, StringComparison.Ordinal);
+        Assert.Equal("replicas 1 → 3", (string)changes[1]["change"]!);
+        Assert.StartsWith("redeployed", (string)changes[2]["change"]!, StringComparison.Ordinal);
+        Assert.Equal(3, (int)changes[2]["state"]!["replicaCount"]!);
+        Assert.All(changes, c => Assert.Equal("anonymous", (string)c["operator"]!));
     }
 
     [Fact]
@@ -91,6 +121,60 @@ public sealed class ModServLifecycleTests(ModServFactory factory) : IClassFixtur
         Assert.Null(service["lastError"]);
         Assert.Contains("Failed→Initializing", service.Transitions());
         Assert.Single(factory.Shimlet.AppliedFor(serviceId));
+    }
+
+    [Fact]
+    public async Task Undeploy_ShimletFailsTwice_RetriedPerTheDefinitionEndsStopped()
+    {
+        var serviceId = await _client.DeployAsync(ModServClient.Body("undeploy-flaky"));
+        await _client.WaitForStateAsync(serviceId, "Running");
+        factory.Shimlet.FailDeletes(serviceId, 2);
+
+        var envelope = await (await _client.DeleteAsync($"{ModServClient.Base}/{serviceId}").ExpectAsync(HttpStatusCode.OK)).ReadJsonAsync();
+
+        Assert.Equal("Stopping", (string)envelope["data"]!["state"]!);
+        var service = await _client.WaitForStateAsync(serviceId, "Stopped", TimeSpan.FromSeconds(30));
+        Assert.Equal(3, factory.Shimlet.DeleteAttempts.Count(id => id == serviceId));
+        Assert.Equal(["Running→Stopping", "Stopping→Stopped"], service.Transitions().TakeLast(2));
+        Assert.Equal("anonymous", (string)service.History().Reverse().Skip(1).First()["operator"]!);
+        Assert.Null(service["resourceIds"]);
+        var pipeline = await _client.GetPipelineAsync(serviceId);
+        Assert.Equal("undeploy", (string)pipeline["pipeline"]!);
+        var step = pipeline["steps"]!.AsArray().Single()!;
+        Assert.Equal("delete-resources", (string)step["name"]!);
+        Assert.Equal("Succeeded", (string)step["status"]!);
+        Assert.Equal(3, (int)step["attempts"]!);
+        var journal = (await _client.GetDataAsync($"{ModServClient.Base}/{serviceId}/pipeline/logs"))["items"]!.AsArray();
+        Assert.Contains(journal, e => (string?)e!["properties"]?["operator"] == "anonymous");
+    }
+
+    [Fact]
+    public async Task Undeploy_ShimletAlwaysFails_EndsFailedWithTheReasonAndTheRemainingResources()
+    {
+        var maxAttempts = (int)JsonNode.Parse(File.ReadAllText(Path.Combine(ModServFactory.RepositoryRoot, "workflows", "undeploy.json")))!
+            ["root"]!["activities"]![0]!["retry"]!["maxAttempts"]!;
+        var serviceId = await _client.DeployAsync(ModServClient.Body("undeploy-stuck"));
+        await _client.WaitForStateAsync(serviceId, "Running");
+        factory.Shimlet.FailDeletes(serviceId, int.MaxValue);
+
+        await _client.DeleteAsync($"{ModServClient.Base}/{serviceId}").ExpectAsync(HttpStatusCode.OK);
+        var service = await _client.WaitForStateAsync(serviceId, "Failed", TimeSpan.FromSeconds(60));
+
+        Assert.Equal(maxAttempts, factory.Shimlet.DeleteAttempts.Count(id => id == serviceId));
+        Assert.DoesNotContain(serviceId, factory.Shimlet.Deleted);
+        Assert.Equal("Stopping→Failed", service.Transitions().Last());
+        var error = service["lastError"]!;
+        Assert.Equal("ShimletFailed", (string)error["type"]!);
+        Assert.Equal("delete-resources", (string)error["step"]!);
+        Assert.Contains("refused to delete", (string)error["message"]!, StringComparison.Ordinal);
+        Assert.Contains($"Resources remain: test/default/Deployment/{serviceId}", (string)error["message"]!, StringComparison.Ordinal);
+        Assert.Contains($"test/default/Deployment/{serviceId}", service["resourceIds"]!.AsArray().Select(i => (string)i!));
+
+        // Failed with resources left: undeploy again once the environment lets it.
+        factory.Shimlet.FailDeletes(serviceId, 0);
+        await _client.DeleteAsync($"{ModServClient.Base}/{serviceId}").ExpectAsync(HttpStatusCode.OK);
+        await _client.WaitForStateAsync(serviceId, "Stopped", TimeSpan.FromSeconds(30));
+        Assert.Contains(serviceId, factory.Shimlet.Deleted);
     }
 
     [Fact]

@@ -60,12 +60,68 @@ public sealed class ModServRecoveryTests : IDisposable
         Assert.Equal("PipelineNotStarted", never.LastErrorType);
     }
 
+    [Fact]
+    public async Task Restart_DuringAnUndeploy_RunsTheUndeployPipelineAndEndsStopped()
+    {
+        var dataDir = _root.Sub("data");
+        var workflowsDir = _root.Sub("workflows");
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(ModServFactory.RepositoryRoot, "workflows"), "*.json"))
+        {
+            File.Copy(file, Path.Combine(workflowsDir, Path.GetFileName(file)));
+        }
+
+        var now = DateTimeOffset.UtcNow;
+
+        // A crash while undeploying: one service's cancelled deploy had ended but its undeploy had not started; the
+        // other's undeploy instance was recorded on the service but never stored.
+        await using (var first = new DirectoryFactory(dataDir, workflowsDir))
+        {
+            first.CreateClient().Dispose();
+            await using (var wf = await first.Services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>().CreateDbContextAsync())
+            {
+                wf.Instances.Add(new InstanceRecord
+                {
+                    Id = "0000000000000000000000000000dead", DefinitionId = "opensourcellm", DefinitionVersion = 1,
+                    Status = InstanceStatus.Cancelled, CorrelationId = "cancelled-1", Operator = "alice", CreatedAt = now, UpdatedAt = now,
+                    StartedAt = now, FinishedAt = now, ErrorMessage = "the service is being undeployed",
+                });
+                await wf.SaveChangesAsync();
+            }
+
+            await using var cp = await first.Services.GetRequiredService<IDbContextFactory<ControlPlaneDbContext>>().CreateDbContextAsync();
+            cp.Services.Add(Service("cancelled-1", ServiceState.Stopping, "0000000000000000000000000000dead", now));
+            var unstarted = Service("unstarted-1", ServiceState.Stopping, "0000000000000000000000000000beef", now);
+            unstarted.Operation = ServiceOperation.Undeploy;
+            cp.Services.Add(unstarted);
+            await cp.SaveChangesAsync();
+        }
+
+        await using var second = new DirectoryFactory(dataDir, workflowsDir);
+        second.CreateClient().Dispose();
+        var factory = second.Services.GetRequiredService<IDbContextFactory<ControlPlaneDbContext>>();
+        var stopped = await Poll.UntilAsync(async () =>
+        {
+            await using var cp = await factory.CreateDbContextAsync();
+            var all = await cp.Services.AsNoTracking().Where(s => s.Id == "cancelled-1" || s.Id == "unstarted-1").ToListAsync();
+            return all.All(s => s.State == ServiceState.Stopped) ? all : null;
+        }, "both undeploys to finish", TimeSpan.FromSeconds(30));
+
+        await using var runs = await second.Services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>().CreateDbContextAsync();
+        foreach (var service in stopped)
+        {
+            Assert.Equal(ServiceOperation.Undeploy, service.Operation);
+            var instance = await runs.Instances.AsNoTracking().SingleAsync(i => i.Id == service.InstanceId);
+            Assert.Equal("undeploy", instance.DefinitionId);
+            Assert.Equal(InstanceStatus.Completed, instance.Status);
+        }
+    }
+
     public void Dispose() => _root.Dispose();
 
     private static ServiceRecord Service(string id, ServiceState state, string instanceId, DateTimeOffset at) => new()
     {
-        Id = id, ModelName = id, ModelFile = "/models/x", State = state, Shimlet = "local", Pipeline = "opensourcellm",
-        InstanceId = instanceId, CreatedBy = "alice", CreatedAt = at, UpdatedAt = at, Replicas = 1,
+        Id = id, ModelName = id, State = state, InstanceId = instanceId, CreatedBy = "alice", CreatedAt = at, UpdatedAt = at,
+        Desired = new() { ServiceId = id, ModelFile = "/models/x", Shimlet = "local", Pipeline = "opensourcellm", Replicas = 1, UpdatedAt = at, UpdatedBy = "alice" },
     };
 
     private sealed class DirectoryFactory(string dataDir, string workflowsDir) : WebApplicationFactory<Program>

@@ -34,6 +34,7 @@ public sealed class TestShimlet : IShimlet
 
     private readonly ConcurrentDictionary<string, TestBehaviour> _behaviours = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Deployed> _deployed = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _deleteFailures = new(StringComparer.Ordinal);
 
     public TestShimlet(FakeRuntime runtime)
     {
@@ -52,8 +53,14 @@ public sealed class TestShimlet : IShimlet
     /// <summary>Every scale call, in order.</summary>
     public ConcurrentQueue<(string ServiceId, int Replicas)> Scaled { get; } = new();
 
-    /// <summary>Every delete call, in order.</summary>
+    /// <summary>Every delete call that succeeded, in order.</summary>
     public ConcurrentQueue<string> Deleted { get; } = new();
+
+    /// <summary>Every delete call, failed or not, in order.</summary>
+    public ConcurrentQueue<string> DeleteAttempts { get; } = new();
+
+    /// <summary>Makes the next <paramref name="times"/> deletes of a service throw (<see cref="int.MaxValue"/>: every one).</summary>
+    public void FailDeletes(string serviceId, int times) => _deleteFailures[serviceId] = times;
 
     /// <summary>How long a service stays Pending before its scripted status shows.</summary>
     public TimeSpan PendingFor { get; set; } = TimeSpan.FromMilliseconds(200);
@@ -129,6 +136,13 @@ public sealed class TestShimlet : IShimlet
     public Task DeleteAsync(ServiceTarget target, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
+        DeleteAttempts.Enqueue(target.ServiceId);
+        if (_deleteFailures.TryGetValue(target.ServiceId, out var failures) && failures > 0)
+        {
+            _deleteFailures[target.ServiceId] = failures == int.MaxValue ? failures : failures - 1;
+            throw new IOException($"the test environment refused to delete {target.ServiceId}");
+        }
+
         Deleted.Enqueue(target.ServiceId);
         if (_deployed.TryGetValue(target.ServiceId, out var d))
         {

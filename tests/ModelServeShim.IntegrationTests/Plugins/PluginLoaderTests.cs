@@ -37,7 +37,7 @@ public sealed class PluginLoaderTests : IDisposable
         var second = loader.Load(SamplePluginFiles.Name);
 
         Assert.Equal(["sample"], second.Shimlets);
-        Assert.Equal(["Sample.Echo"], second.ActivityTypes);
+        Assert.Equal(["Sample.Echo", "Sample.InspectModel", "Sample.Provision"], second.ActivityTypes.Order(StringComparer.Ordinal));
         Assert.Equal(["sample"], shimlets.Names);
         Assert.Single(loader.Plugins);
         Assert.True(_activities.TryGet("Sample.Echo", out var echo));

@@ -76,7 +76,7 @@ public sealed class PluginsApiTests(PluginsFactory factory) : IClassFixture<Plug
 
         Assert.Equal(SamplePluginFiles.Name, (string)loaded["name"]!);
         Assert.Equal(["sample"], loaded["shimlets"]!.AsArray().Select(s => (string)s!));
-        Assert.Equal(["Sample.Echo"], loaded["activityTypes"]!.AsArray().Select(s => (string)s!));
+        Assert.Equal(["Sample.Echo", "Sample.InspectModel", "Sample.Provision"], loaded["activityTypes"]!.AsArray().Select(s => (string)s!).Order(StringComparer.Ordinal));
         Assert.Equal(Path.Combine(factory.PluginsDir, SamplePluginFiles.Name, SamplePluginFiles.Name + ".dll"), (string)loaded["path"]!);
         var after = await (await viewer.GetAsync(Base).ExpectAsync(HttpStatusCode.OK)).ReadJsonAsync();
         var sample = Assert.Single(after["shimlets"]!.AsArray(), s => (string)s!["name"]! == "sample")!;

@@ -32,6 +32,7 @@ public sealed class EngineHarness : IAsyncDisposable
         var services = new ServiceCollection()
             .AddLogging()
             .AddSingleton<TimeProvider>(time)
+            .AddScoped<AttemptScoped>()
             .AddSingleton(Events)
             .AddSingleton<IWorkflowObserver>(Events)
             .AddWorkflowRuntime(configuration, Path.Combine(directory, "state.db"));

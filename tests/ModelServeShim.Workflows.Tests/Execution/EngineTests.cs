@@ -51,6 +51,27 @@ public abstract class EngineTests(StoreWriter writer)
     }
 
     [Fact]
+    public async Task Steps_GetADependencyInjectionScopePerAttempt_DisposedWhenTheAttemptEnds()
+    {
+        await using var h = await StartHarnessAsync();
+        await h.SaveAsync(Chain("scoped", """
+            { "id": "first", "type": "Test.Scoped" }, { "id": "second", "type": "Test.Scoped" }
+            """, Edge("first", "second")));
+        var before = AttemptScoped.Created.Count;
+
+        var id = await h.StartAsync("scoped");
+        var instance = await h.WaitAsync(id);
+        var steps = await h.GetStepsAsync(id);
+
+        Assert.Equal(InstanceStatus.Completed, instance.Status);
+        Assert.All(steps, s => Assert.True((bool)JsonNode.Parse(s.OutputJson!)!["same"]!));
+        var mine = AttemptScoped.Created.Skip(before).ToList();
+        Assert.Equal(2, mine.Count);
+        Assert.NotSame(mine[0], mine[1]);
+        Assert.All(mine, m => Assert.True(m.Disposed));
+    }
+
+    [Fact]
     public async Task References_PassValuesWithTheirTypes_AndMissingOrNullMembersTakeTheDefault()
     {
         await using var h = await StartHarnessAsync();

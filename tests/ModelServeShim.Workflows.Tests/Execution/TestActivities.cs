@@ -77,3 +77,28 @@ public sealed class NeedsActivity : Activity
 
     public override ValueTask<ActivityResult> ExecuteAsync(ActivityContext context) => ValueTask.FromResult(ActivityResult.Done);
 }
+
+/// <summary>A scoped service: each step attempt must get its own, disposed when the attempt ends.</summary>
+public sealed class AttemptScoped : IDisposable
+{
+    public static ConcurrentQueue<AttemptScoped> Created { get; } = new();
+
+    public AttemptScoped() => Created.Enqueue(this);
+
+    public bool Disposed { get; private set; }
+
+    public void Dispose() => Disposed = true;
+}
+
+/// <summary>Uses a scoped service from its constructor and from the context's services; both must be the attempt's.</summary>
+[Activity("Test.Scoped", Category = "Test")]
+[Output("same", "boolean")]
+public sealed class ScopedActivity(AttemptScoped scoped) : Activity
+{
+    public override ValueTask<ActivityResult> ExecuteAsync(ActivityContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.SetOutput("same", ReferenceEquals(scoped, context.Services.GetService(typeof(AttemptScoped))) && !scoped.Disposed);
+        return ValueTask.FromResult(ActivityResult.Done);
+    }
+}

@@ -209,7 +209,7 @@ export default function ServiceDetailPage() {
                 Deployment spec
               </button>
               <button role="tab" aria-selected={tab === "request"} onClick={() => setTab("request")}>
-                Request
+                Desired state
               </button>
             </div>
             {tab === "logs" &&
@@ -234,7 +234,19 @@ export default function ServiceDetailPage() {
                 <Empty title="No pipeline run yet">The log appears as soon as the pipeline starts.</Empty>
               ))}
             {tab === "spec" && <Manifests base={base} version={`${instanceId}:${pipeline?.steps.find((x) => x.name === "config-rendering")?.status ?? ""}`} />}
-            {tab === "request" && <pre className="spec">{JSON.stringify(detail.request, null, 2)}</pre>}
+            {tab === "request" && (
+              <>
+                <pre className="spec">{JSON.stringify(detail.request, null, 2)}</pre>
+                <h3>Changes</h3>
+                <ol className="desired-history">
+                  {detail.desiredHistory.map((c) => (
+                    <li key={c.generation}>
+                      <time dateTime={c.at}>{new Date(c.at).toLocaleString()}</time> · <b>{c.operator}</b> · {c.change}
+                    </li>
+                  ))}
+                </ol>
+              </>
+            )}
           </section>
         </div>
 

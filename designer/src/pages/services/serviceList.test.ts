@@ -58,6 +58,8 @@ describe("actionsFor", () => {
   it("offers scale only when serving and redeploy only when failed or stopped", () => {
     expect(actionsFor("Running")).toEqual({ scale: true, undeploy: true, redeploy: false });
     expect(actionsFor("Failed")).toEqual({ scale: false, undeploy: true, redeploy: true });
+    // While the scale pipeline runs: no second scale, but it can be undeployed (the scale is cancelled first).
+    expect(actionsFor("Scaling")).toEqual({ scale: false, undeploy: true, redeploy: false });
     expect(actionsFor("Stopped")).toEqual({ scale: false, undeploy: false, redeploy: true });
   });
 });

@@ -35,12 +35,13 @@ export const SERVICE_STATES = [
   "HealthChecking",
   "Running",
   "Degraded",
+  "Scaling",
   "Failed",
   "Stopping",
   "Stopped",
 ];
 
-export const BUSY_STATES = new Set(["Initializing", "PipelineRunning", "Deploying", "HealthChecking", "Stopping"]);
+export const BUSY_STATES = new Set(["Initializing", "PipelineRunning", "Deploying", "HealthChecking", "Scaling", "Stopping"]);
 
 /** Which operator actions make sense in a state (the server has the last word). */
 export function actionsFor(state: string): { scale: boolean; undeploy: boolean; redeploy: boolean } {

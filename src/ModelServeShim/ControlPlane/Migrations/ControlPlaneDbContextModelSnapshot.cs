@@ -16,16 +16,153 @@ namespace ModelServeShim.ControlPlane.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.12");
 
+            modelBuilder.Entity("ModelServeShim.ControlPlane.ServiceDesiredState", b =>
+                {
+                    b.Property<string>("ServiceId")
+                        .HasMaxLength(110)
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool?>("DryRun")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Generation")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Labels")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("LabelsJson");
+
+                    b.Property<string>("ModelFile")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Namespace")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Pipeline")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("PipelineVersion")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Quantization")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("QuantizationJson");
+
+                    b.Property<int>("Replicas")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Resources")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("ResourcesJson");
+
+                    b.Property<string>("Runtime")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Shimlet")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("UpdatedBy")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool?>("VerifyChecksums")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("ServiceId");
+
+                    b.ToTable("model_service_desired_states", (string)null);
+                });
+
+            modelBuilder.Entity("ModelServeShim.ControlPlane.ServiceDesiredStateChange", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Change")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Generation")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Operator")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ServiceId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StateJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ServiceId", "Id");
+
+                    b.ToTable("model_service_desired_state_changes", (string)null);
+                });
+
+            modelBuilder.Entity("ModelServeShim.ControlPlane.ServiceHealthRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("DesiredReplicas")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Healthy")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Message")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Phase")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Probes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("ReadyReplicas")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ServiceId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ServiceId", "Id");
+
+                    b.ToTable("model_service_health", (string)null);
+                });
+
             modelBuilder.Entity("ModelServeShim.ControlPlane.ServiceRecord", b =>
                 {
                     b.Property<string>("Id")
                         .HasMaxLength(110)
-                        .HasColumnType("TEXT");
-
-                    b.Property<int>("AcceleratorCount")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("AcceleratorType")
                         .HasColumnType("TEXT");
 
                     b.Property<long>("CreatedAt")
@@ -33,6 +170,9 @@ namespace ModelServeShim.ControlPlane.Migrations
 
                     b.Property<string>("CreatedBy")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DeployInstanceId")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Endpoint")
@@ -50,35 +190,18 @@ namespace ModelServeShim.ControlPlane.Migrations
                     b.Property<string>("LastErrorType")
                         .HasColumnType("TEXT");
 
-                    b.Property<string>("ModelFile")
-                        .IsRequired()
-                        .HasColumnType("TEXT");
-
                     b.Property<string>("ModelName")
                         .IsRequired()
                         .HasColumnType("TEXT");
 
-                    b.Property<string>("Namespace")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("Pipeline")
+                    b.Property<string>("Operation")
                         .IsRequired()
-                        .HasColumnType("TEXT");
-
-                    b.Property<int>("Replicas")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("RequestJson")
-                        .IsRequired()
+                        .HasMaxLength(24)
                         .HasColumnType("TEXT");
 
                     b.Property<long>("Revision")
                         .IsConcurrencyToken()
                         .HasColumnType("INTEGER");
-
-                    b.Property<string>("Shimlet")
-                        .IsRequired()
-                        .HasColumnType("TEXT");
 
                     b.Property<string>("State")
                         .IsRequired()
@@ -132,6 +255,21 @@ namespace ModelServeShim.ControlPlane.Migrations
                     b.HasIndex("ServiceId", "Id");
 
                     b.ToTable("model_service_transitions", (string)null);
+                });
+
+            modelBuilder.Entity("ModelServeShim.ControlPlane.ServiceDesiredState", b =>
+                {
+                    b.HasOne("ModelServeShim.ControlPlane.ServiceRecord", null)
+                        .WithOne("Desired")
+                        .HasForeignKey("ModelServeShim.ControlPlane.ServiceDesiredState", "ServiceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("ModelServeShim.ControlPlane.ServiceRecord", b =>
+                {
+                    b.Navigation("Desired")
+                        .IsRequired();
                 });
 #pragma warning restore 612, 618
         }

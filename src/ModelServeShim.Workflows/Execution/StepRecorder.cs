@@ -6,16 +6,17 @@ using ModelServeShim.Workflows.Templates;
 namespace ModelServeShim.Workflows.Execution;
 
 /// <summary>
-/// Runs steps and records their attempts and journal entries through the write queue. Attempt starts and
-/// conclusions are awaited (committed before the engine moves on); journal entries are queued in order.
+/// Records steps' attempts and journal entries through the write queue, and holds what a <see cref="StepRun"/>
+/// needs from the engine (services, clock, templates). Attempt starts and conclusions are awaited (committed before
+/// the engine moves on); journal entries are queued in order. It runs nothing: <see cref="StepRun"/> does.
 /// </summary>
-internal sealed class StepInvoker(
+internal sealed class StepRecorder(
     IServiceProvider services,
     TimeProvider timeProvider,
     TemplateEngine templates,
     WriteQueue writes,
     WorkflowObservers observers,
-    ILogger<StepInvoker> logger)
+    ILogger<StepRecorder> logger)
 {
     public IServiceProvider Services => services;
 
@@ -24,9 +25,6 @@ internal sealed class StepInvoker(
     public TemplateEngine Templates => templates;
 
     public ILogger Logger => logger;
-
-    public Task<StepConclusion> RunAsync(InstanceRun run, CompiledStep step, CancellationToken cancellationToken) =>
-        new StepRun(this, run, step).ExecuteAsync(cancellationToken);
 
     public Task<StepExecutionRecord> BeginAttemptAsync(InstanceRun run, CompiledStep step, int attempt)
     {

@@ -1,0 +1,272 @@
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using ModelServeShim.Abstractions.Shimlets;
+using ModelServeShim.Hosting;
+using ModelServeShim.Models;
+using ModelServeShim.Models.Memory;
+using ModelServeShim.Workflows.Execution;
+using ModelServeShim.Workflows.Persistence;
+
+namespace ModelServeShim.ControlPlane;
+
+/// <summary>
+/// Projects the runtime's events for services' pipelines into their lifecycle, in order: a deploy's steps move the
+/// service through PipelineRunning, Deploying and HealthChecking (<see cref="ControlPlaneOptions.StepStates"/>), and
+/// each operation's end moves it on (Running, Stopped, Failed, Degraded), with the facts its steps declared
+/// (<see cref="PipelineFactsReader"/>). After a restart it reconciles services with their pipelines.
+/// </summary>
+public sealed class PipelineProjection(
+    IDbContextFactory<ControlPlaneDbContext> db,
+    IDbContextFactory<WorkflowDbContext> workflowDb,
+    ServiceStore store,
+    ServiceOperations operations,
+    WorkflowEngine engine,
+    IOptions<ControlPlaneOptions> options,
+    ShimMetrics metrics,
+    PipelineEventQueue events,
+    PipelineFactsReader facts,
+    TimeProvider time,
+    ILogger<PipelineProjection> logger) : BackgroundService
+{
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await ReconcileAsync(stoppingToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogError(e, "Could not reconcile services with their pipelines after start");
+        }
+
+        await foreach (var (instance, step) in events.Reader.ReadAllAsync(stoppingToken))
+        {
+            try
+            {
+                await HandleAsync(instance, step, stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogError(e, "Could not apply pipeline event of instance {Instance} to service {Service}", instance.Id, instance.CorrelationId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a restart: replays the end of pipelines that finished while their service's event was not yet
+    /// applied, fails services whose pipeline never started, and finishes undeploys that were under way.
+    /// </summary>
+    private async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        await using var context = await db.CreateDbContextAsync(cancellationToken);
+        var open = await context.Services.AsNoTracking()
+            .Where(s => s.State == ServiceState.Initializing || s.State == ServiceState.PipelineRunning
+                || s.State == ServiceState.Deploying || s.State == ServiceState.HealthChecking || s.State == ServiceState.Scaling
+                || s.State == ServiceState.Stopping)
+            .ToListAsync(cancellationToken);
+        if (open.Count == 0)
+        {
+            return;
+        }
+
+        await using var wf = await workflowDb.CreateDbContextAsync(cancellationToken);
+        foreach (var service in open)
+        {
+            var instance = service.InstanceId is null ? null : await wf.Instances.AsNoTracking().FirstOrDefaultAsync(i => i.Id == service.InstanceId, cancellationToken);
+            if (instance is not null && instance.Status is InstanceStatus.Completed or InstanceStatus.Faulted or InstanceStatus.Cancelled)
+            {
+                await HandleAsync(instance, null, cancellationToken);
+            }
+            else if (instance is not null)
+            {
+                // Resumed by the runtime; an undeploy requested meanwhile still waits for it to end.
+                if (service.State == ServiceState.Stopping && service.Operation != ServiceOperation.Undeploy)
+                {
+                    engine.Cancel(instance.Id, "the service is being undeployed", "control-plane");
+                }
+            }
+            else if (service.State == ServiceState.Stopping)
+            {
+                await operations.StartUndeployAsync(service.Id, service.InstanceId, "control-plane", cancellationToken);
+            }
+            else if (service.State == ServiceState.Scaling)
+            {
+                await store.TransitionAsync(service.Id, ServiceTrigger.ScaleFailed, "the server stopped before the scale pipeline started; scale again", "control-plane", s =>
+                {
+                    s.LastErrorType = "PipelineNotStarted";
+                    s.LastError = "The server stopped before the scale pipeline started.";
+                }, cancellationToken);
+            }
+            else
+            {
+                await store.TransitionAsync(service.Id, ServiceTrigger.PipelineFailed, "the server stopped before the pipeline started; redeploy to run it", "control-plane", s =>
+                {
+                    s.LastErrorType = "PipelineNotStarted";
+                    s.LastError = "The server stopped before the pipeline started.";
+                }, cancellationToken);
+            }
+        }
+    }
+
+    private async Task HandleAsync(InstanceRecord instance, StepExecutionRecord? step, CancellationToken cancellationToken)
+    {
+        var service = await store.GetAsync(instance.CorrelationId!, cancellationToken);
+        if (service is null || service.InstanceId != instance.Id)
+        {
+            return; // Not a service's pipeline, or an older run of it.
+        }
+
+        if (step is not null)
+        {
+            if (step.Status == StepStatus.Running && service.Operation == ServiceOperation.Deploy)
+            {
+                var state = options.Value.StepStates.GetValueOrDefault(step.ActivityType, ServiceState.PipelineRunning);
+                var trigger = state switch
+                {
+                    ServiceState.Deploying => ServiceTrigger.EnterDeploying,
+                    ServiceState.HealthChecking => ServiceTrigger.EnterHealthChecking,
+                    _ => ServiceTrigger.EnterPipeline,
+                };
+                await store.TransitionAsync(service.Id, trigger, $"step '{step.ActivityId}' started (attempt {step.Attempt})", "pipeline", null, cancellationToken);
+            }
+            else if (step.Status != StepStatus.Running && !step.IsFinal)
+            {
+                metrics.StepRetried(step.ActivityId);
+            }
+
+            return;
+        }
+
+        var duration = (instance.FinishedAt ?? time.GetUtcNow()) - (instance.StartedAt ?? instance.CreatedAt);
+        if (service.State == ServiceState.Stopping && service.Operation != ServiceOperation.Undeploy)
+        {
+            // The pipeline an undeploy cancelled (or that ended on its own meanwhile) is over: remove the resources now.
+            if (service.Operation == ServiceOperation.Deploy)
+            {
+                metrics.DeploymentFinished(service.Desired.Pipeline, service.Desired.Shimlet, "cancelled", duration);
+            }
+
+            await operations.StartUndeployAsync(service.Id, instance.Id, "control-plane", cancellationToken);
+            return;
+        }
+
+        switch (service.Operation)
+        {
+            case ServiceOperation.Undeploy:
+                await UndeployEndedAsync(service, instance, cancellationToken);
+                return;
+            case ServiceOperation.Scale:
+                await ScaleEndedAsync(service, instance, duration, cancellationToken);
+                return;
+        }
+
+        if (instance.Status == InstanceStatus.Completed)
+        {
+            var reported = await facts.ReadAsync(instance.Id, cancellationToken);
+            if (reported.DryRun)
+            {
+                await store.TransitionAsync(service.Id, ServiceTrigger.PipelineCompletedWithoutDeploying, "dry run: the pipeline stopped after rendering; nothing was deployed", "pipeline", null, cancellationToken);
+            }
+            else
+            {
+                await store.TransitionAsync(service.Id, ServiceTrigger.PipelineSucceeded, $"pipeline completed in {duration.TotalSeconds:0.###} s", "pipeline", s => s.Endpoint = reported.Endpoint, cancellationToken);
+            }
+
+            metrics.DeploymentFinished(service.Desired.Pipeline, service.Desired.Shimlet, "succeeded", duration);
+            return;
+        }
+
+        var reason = instance.Status == InstanceStatus.Cancelled
+            ? $"pipeline cancelled: {instance.ErrorMessage}"
+            : $"step '{instance.FaultedStep}' failed ({instance.ErrorType}): {instance.ErrorMessage}";
+        await store.TransitionAsync(service.Id, ServiceTrigger.PipelineFailed, reason, "pipeline", s =>
+        {
+            s.LastErrorType = instance.ErrorType;
+            s.LastError = instance.ErrorMessage;
+            s.LastErrorStep = instance.FaultedStep;
+        }, cancellationToken);
+        metrics.DeploymentFinished(service.Desired.Pipeline, service.Desired.Shimlet, instance.Status == InstanceStatus.Cancelled ? "cancelled" : "failed", duration);
+    }
+
+    // A lifecycle operation's end is recorded as its operator's doing: the pipeline ran on their behalf.
+    private async Task ScaleEndedAsync(ServiceRecord service, InstanceRecord instance, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        if (instance.Status == InstanceStatus.Completed)
+        {
+            await store.TransitionAsync(service.Id, ServiceTrigger.ScaleCompleted, $"scaled to {service.Desired.Replicas} replica(s): pipeline {instance.DefinitionId} completed in {duration.TotalSeconds:0.###} s", instance.Operator, null, cancellationToken);
+            return;
+        }
+
+        var what = instance.Status == InstanceStatus.Cancelled ? $"cancelled: {instance.ErrorMessage}" : $"step '{instance.FaultedStep}' failed ({instance.ErrorType}): {instance.ErrorMessage}";
+        await store.TransitionAsync(service.Id, ServiceTrigger.ScaleFailed, $"scaling to {service.Desired.Replicas} replica(s) failed, {what}", instance.Operator, s =>
+        {
+            s.LastErrorType = instance.ErrorType ?? "ScaleCancelled";
+            s.LastError = $"Scaling to {service.Desired.Replicas} replica(s) failed: {instance.ErrorMessage} The replicas may not match the desired state; scale again.";
+            s.LastErrorStep = instance.FaultedStep;
+        }, cancellationToken);
+    }
+
+    private async Task UndeployEndedAsync(ServiceRecord service, InstanceRecord instance, CancellationToken cancellationToken)
+    {
+        if (instance.Status == InstanceStatus.Completed)
+        {
+            await store.TransitionAsync(service.Id, ServiceTrigger.StopCompleted, $"resources removed through shimlet {service.Desired.Shimlet} (pipeline {instance.DefinitionId})", instance.Operator, s => s.Endpoint = null, cancellationToken);
+            return;
+        }
+
+        var remaining = (await facts.ReadAsync(service.DeployInstanceId, cancellationToken)).ResourceIds;
+        var resources = remaining is { Count: > 0 } ? string.Join(", ", remaining.Select(i => i?.ToString())) : "unknown (the deploy pipeline reported no resource ids)";
+        var what = instance.Status == InstanceStatus.Cancelled ? $"the undeploy was cancelled: {instance.ErrorMessage}" : $"step '{instance.FaultedStep}' failed ({instance.ErrorType}): {instance.ErrorMessage}";
+        await store.TransitionAsync(service.Id, ServiceTrigger.StopFailed, $"removing resources failed, {what}; resources remain: {resources}", instance.Operator, s =>
+        {
+            s.LastErrorType = instance.ErrorType ?? "UndeployCancelled";
+            s.LastError = $"Removing the service's resources failed: {instance.ErrorMessage} Resources remain: {resources}. Undeploy again to retry.";
+            s.LastErrorStep = instance.FaultedStep;
+        }, cancellationToken);
+    }
+}
+
+/// <summary>
+/// Receives the runtime's events for instances that belong to services (they carry a correlation id) and
+/// queues them for <see cref="PipelineProjection"/>, which applies them in order.
+/// </summary>
+public sealed class PipelineEventQueue : IWorkflowObserver
+{
+    private readonly System.Threading.Channels.Channel<(InstanceRecord Instance, StepExecutionRecord? Step)> _events =
+        System.Threading.Channels.Channel.CreateUnbounded<(InstanceRecord, StepExecutionRecord?)>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>The queued events.</summary>
+    public System.Threading.Channels.ChannelReader<(InstanceRecord Instance, StepExecutionRecord? Step)> Reader => _events.Reader;
+
+    /// <inheritdoc />
+    public void OnStepChanged(InstanceRecord instance, StepExecutionRecord step)
+    {
+        if (instance.CorrelationId is not null && step.Status is StepStatus.Running or StepStatus.Failed or StepStatus.TimedOut)
+        {
+            // Copy what is handled later: the runtime owns the record it reports and may change it after this
+            // call (an attempt's start and end written in one batch leave the start's record Succeeded), and a
+            // start read as Succeeded never moved the service into Deploying.
+            _events.Writer.TryWrite((instance, new StepExecutionRecord
+            {
+                Id = step.Id,
+                InstanceId = step.InstanceId,
+                ActivityId = step.ActivityId,
+                ActivityType = step.ActivityType,
+                Attempt = step.Attempt,
+                Status = step.Status,
+                IsFinal = step.IsFinal,
+            }));
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnInstanceChanged(InstanceRecord instance)
+    {
+        if (instance.CorrelationId is not null && instance.Status is InstanceStatus.Completed or InstanceStatus.Faulted or InstanceStatus.Cancelled)
+        {
+            _events.Writer.TryWrite((instance, null));
+        }
+    }
+}
