@@ -14,12 +14,12 @@ namespace ModelServeShim.Gateway;
 public sealed record ServiceRoute(
     string ServiceId, string ModelName, ServiceState State, string Shimlet, string? Namespace, int Replicas, DateTimeOffset CreatedAt, long Revision)
 {
-    /// <summary>Running or Degraded: requests are forwarded.</summary>
-    public bool IsServing => State is ServiceState.Running or ServiceState.Degraded;
+    /// <summary>Running or Degraded, or Scaling to a number above zero (its replicas keep serving meanwhile): requests are forwarded.</summary>
+    public bool IsServing => State is ServiceState.Running or ServiceState.Degraded || (State == ServiceState.Scaling && Replicas > 0);
 
     /// <summary>Failed or Stopped: nothing is served and nothing will be until a redeploy.</summary>
     public bool IsGone => State is ServiceState.Failed or ServiceState.Stopped;
 
     internal static ServiceRoute From(ServiceRecord s) =>
-        new(s.Id, s.ModelName, s.State, s.Shimlet, s.Namespace, s.Replicas, s.CreatedAt, s.Revision);
+        new(s.Id, s.ModelName, s.State, s.Desired.Shimlet, s.Desired.Namespace, s.Desired.Replicas, s.CreatedAt, s.Revision);
 }
