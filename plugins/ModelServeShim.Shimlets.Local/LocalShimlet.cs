@@ -364,6 +364,22 @@ public sealed class LocalShimlet : IShimlet, IAsyncDisposable
     }
 
     /// <summary>The replicas of a service as the supervisor sees them (tests and diagnostics).</summary>
+    /// <inheritdoc />
+    public Task<IReadOnlyList<ReplicaResourceUsage>> GetResourceUsageAsync(ServiceTarget target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var usage = new List<ReplicaResourceUsage>();
+        foreach (var replica in Snapshot(target.ServiceId))
+        {
+            if (replica is { Pid: { } pid } && ProcFs.ReadUsage(pid) is { } read)
+            {
+                usage.Add(new ReplicaResourceUsage(replica.Index.ToString(CultureInfo.InvariantCulture), read.CpuSeconds, read.ResidentBytes));
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<ReplicaResourceUsage>>(usage);
+    }
+
     internal IReadOnlyList<ReplicaSnapshot> Snapshot(string serviceId) =>
         _services.TryGetValue(serviceId, out var service) ? [.. service.Replicas.Select(r => r.Snapshot())] : [];
 

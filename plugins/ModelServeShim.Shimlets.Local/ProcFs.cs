@@ -44,6 +44,40 @@ internal static partial class ProcFs
             : null;
     }
 
+    /// <summary>
+    /// CPU time (user + system, from <c>/proc/&lt;pid&gt;/stat</c> fields 14 and 15, in USER_HZ ticks, which Linux fixes at
+    /// 100 per second for user space) and resident memory (<c>/proc/&lt;pid&gt;/statm</c> field 2 × the page size), or null
+    /// when the process does not exist.
+    /// </summary>
+    public static (double CpuSeconds, long ResidentBytes)? ReadUsage(int pid)
+    {
+        const double TicksPerSecond = 100;
+        string stat, statm;
+        var id = pid.ToString(CultureInfo.InvariantCulture);
+        try
+        {
+            stat = File.ReadAllText($"/proc/{id}/stat");
+            statm = File.ReadAllText($"/proc/{id}/statm");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        var close = stat.LastIndexOf(')');
+        var fields = close < 0 || close + 2 >= stat.Length ? [] : stat[(close + 2)..].Split(' ');
+        var pages = statm.Split(' ');
+        if (fields.Length <= 12 || pages.Length < 2
+            || !ulong.TryParse(fields[11], NumberStyles.None, CultureInfo.InvariantCulture, out var user)
+            || !ulong.TryParse(fields[12], NumberStyles.None, CultureInfo.InvariantCulture, out var system)
+            || !long.TryParse(pages[1], NumberStyles.None, CultureInfo.InvariantCulture, out var resident))
+        {
+            return null;
+        }
+
+        return ((user + system) / TicksPerSecond, resident * Environment.SystemPageSize);
+    }
+
     /// <summary>The process's argv, or null when it does not exist.</summary>
     public static IReadOnlyList<string>? ReadCmdline(int pid)
     {

@@ -25,6 +25,23 @@ public sealed class LocalShimletLifecycleTests
     }
 
     [Fact]
+    public async Task ResourceUsage_RunningReplica_ReportsItsProcessCpuAndResidentMemory()
+    {
+        await using var harness = new LocalHarness();
+        await harness.Shimlet.ApplyAsync(harness.Spec("tiny-u1"), CancellationToken.None);
+        await harness.WaitForStatusAsync("tiny-u1", s => s.Phase == ServicePhase.Running);
+
+        var usage = await harness.Shimlet.GetResourceUsageAsync(new ServiceTarget("tiny-u1"), CancellationToken.None);
+        var unknown = await harness.Shimlet.GetResourceUsageAsync(new ServiceTarget("nobody"), CancellationToken.None);
+
+        var replica = Assert.Single(usage);
+        Assert.Equal("0", replica.Replica);
+        Assert.True(replica.ResidentBytes > 1_000_000, $"resident {replica.ResidentBytes} bytes"); // a live .NET process is megabytes
+        Assert.True(replica.CpuSeconds > 0, $"cpu {replica.CpuSeconds} s"); // it started a runtime: it has used CPU
+        Assert.Empty(unknown);
+    }
+
+    [Fact]
     public async Task Apply_SlowHealth_IsPendingUntilHealthy()
     {
         await using var harness = new LocalHarness();

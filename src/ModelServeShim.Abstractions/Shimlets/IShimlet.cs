@@ -66,7 +66,21 @@ public interface IShimlet
 
     /// <summary>Reads the last <paramref name="tailLines"/> lines of the service's logs (all replicas, newest last).</summary>
     Task<IReadOnlyList<string>> GetLogsAsync(ServiceTarget target, int tailLines, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What each running replica of the service uses now (CPU time, resident memory), where the environment can read
+    /// it cheaply; the host exports it as Prometheus metrics at every scrape. The default reports nothing: environments
+    /// with their own resource metrics (Kubernetes: cAdvisor, DCGM) are joined by the service-id label instead.
+    /// </summary>
+    Task<IReadOnlyList<ReplicaResourceUsage>> GetResourceUsageAsync(ServiceTarget target, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ReplicaResourceUsage>>([]);
 }
+
+/// <summary>One replica's resource use at a moment.</summary>
+/// <param name="Replica">The replica's name within the service (an index, a container or pod name).</param>
+/// <param name="CpuSeconds">CPU time used since the replica started (user + system), in seconds; null when unknown.</param>
+/// <param name="ResidentBytes">Resident memory, in bytes; null when unknown.</param>
+public sealed record ReplicaResourceUsage(string Replica, double? CpuSeconds, long? ResidentBytes);
 
 /// <summary>Identifies a deployed service to its shimlet.</summary>
 /// <param name="ServiceId">The service id (<c>modelName-uuid</c>); resources carry it as a label.</param>

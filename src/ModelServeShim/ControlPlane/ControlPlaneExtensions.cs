@@ -48,13 +48,13 @@ public static class ControlPlaneExtensions
         return services;
     }
 
-    private sealed class ControlPlaneMigrator(IDbContextFactory<ControlPlaneDbContext> factory) : IHostedService
+    private sealed class ControlPlaneMigrator(IDbContextFactory<ControlPlaneDbContext> factory, IShimletProvider shimlets, ILogger<ShimMetrics> logger) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             await using var db = await factory.CreateDbContextAsync(cancellationToken);
             await db.Database.MigrateAsync(cancellationToken);
-            ShimMetrics.RegisterCollector(factory);
+            ShimMetrics.RegisterCollector(factory, shimlets, logger);
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using ModelServeShim.Abstractions.Shimlets;
 using ModelServeShim.Workflows.Execution;
 using ModelServeShim.Workflows.Persistence;
 using Prometheus;
@@ -37,9 +38,25 @@ public sealed class ShimMetrics : IWorkflowObserver
     private static readonly Gauge ServicesByState = Metrics.CreateGauge(
         "modserv_services", "Model services by lifecycle state.", new GaugeConfiguration { LabelNames = ["state"] });
 
-    /// <summary>Refreshes the per-state gauge from the store before each scrape.</summary>
-    public static void RegisterCollector(IDbContextFactory<ControlPlaneDbContext> db)
+    private static readonly Counter ReplicaCpu = Metrics.CreateCounter(
+        "modserv_replica_cpu_seconds_total", "CPU time used by each replica process since it started (user + system), where the shimlet can read it (local).",
+        new CounterConfiguration { LabelNames = ["service", "model", "replica"] });
+
+    private static readonly Gauge ReplicaResident = Metrics.CreateGauge(
+        "modserv_replica_resident_memory_bytes", "Resident memory of each replica process, where the shimlet can read it (local).",
+        new GaugeConfiguration { LabelNames = ["service", "model", "replica"] });
+
+    /// <summary>How long one scrape waits for a shimlet's resource usage before leaving that service out.</summary>
+    private static readonly TimeSpan UsageReadTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>Refreshes the per-state gauge and the replicas' resource use from the store and the shimlets before each scrape.</summary>
+    public static void RegisterCollector(IDbContextFactory<ControlPlaneDbContext> db, IShimletProvider shimlets, ILogger logger)
     {
+        ArgumentNullException.ThrowIfNull(shimlets);
+        ArgumentNullException.ThrowIfNull(logger);
+        // The series this host set (a test process may run several hosts on the one static registry: each removes only its own).
+        var series = new HashSet<(string Service, string Model, string Replica)>();
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(cancellationToken => CollectReplicaUsageAsync(db, shimlets, logger, series, cancellationToken));
         Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
         {
             await using var context = await db.CreateDbContextAsync(cancellationToken);
@@ -49,6 +66,67 @@ public sealed class ShimMetrics : IWorkflowObserver
                 ServicesByState.WithLabels(state.ToString()).Set(counts.FirstOrDefault(c => c.Key == state)?.Count ?? 0);
             }
         });
+    }
+
+    /// <summary>
+    /// Sets the replica resource series of every serving service from its shimlet, and removes the series of replicas
+    /// that are gone. A shimlet that fails or does not answer in time leaves its services out of this scrape.
+    /// </summary>
+    private static async Task CollectReplicaUsageAsync(
+        IDbContextFactory<ControlPlaneDbContext> db, IShimletProvider shimlets, ILogger logger, HashSet<(string Service, string Model, string Replica)> series, CancellationToken cancellationToken)
+    {
+        await using var context = await db.CreateDbContextAsync(cancellationToken);
+        var services = await context.Services.AsNoTracking()
+            .Where(s => s.State == ServiceState.Running || s.State == ServiceState.Degraded || s.State == ServiceState.Scaling)
+            .ToListAsync(cancellationToken);
+        var seen = new HashSet<(string, string, string)>();
+        foreach (var service in services)
+        {
+            if (shimlets.Find(service.Desired.Shimlet) is not { } shimlet)
+            {
+                continue;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(UsageReadTimeout);
+            IReadOnlyList<ReplicaResourceUsage> usage;
+            try
+            {
+                usage = await shimlet.GetResourceUsageAsync(new ServiceTarget(service.Id, service.Desired.Namespace), timeout.Token);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                logger.LogDebug(e, "Reading the resource use of {ServiceId} from shimlet {Shimlet} failed; left out of this scrape", service.Id, shimlet.Name);
+                continue;
+            }
+
+            foreach (var replica in usage)
+            {
+                var key = (service.Id, service.ModelName, replica.Replica);
+                seen.Add(key);
+                if (replica.CpuSeconds is { } cpu)
+                {
+                    ReplicaCpu.WithLabels(key.Item1, key.Item2, key.Item3).IncTo(cpu);
+                }
+
+                if (replica.ResidentBytes is { } resident)
+                {
+                    ReplicaResident.WithLabels(key.Item1, key.Item2, key.Item3).Set(resident);
+                }
+            }
+        }
+
+        lock (series)
+        {
+            foreach (var gone in series.Where(k => !seen.Contains(k)).ToList())
+            {
+                ReplicaCpu.RemoveLabelled(gone.Service, gone.Model, gone.Replica);
+                ReplicaResident.RemoveLabelled(gone.Service, gone.Model, gone.Replica);
+                series.Remove(gone);
+            }
+
+            series.UnionWith(seen);
+        }
     }
 
     internal void DeploymentStarted(string pipeline, string shimlet, string? acceleratorType, int accelerators)

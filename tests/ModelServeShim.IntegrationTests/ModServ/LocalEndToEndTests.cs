@@ -97,6 +97,12 @@ public sealed class LocalEndToEndTests(ModServFactory factory) : IClassFixture<M
 
     private async Task UndeployAndCheckGoneAsync(string serviceId, JsonNode service)
     {
+        // The running replica's resource use is exported for Prometheus, labelled by service, model and replica.
+        var metrics = await _client.GetStringAsync("/metrics");
+        var model = (string)service["service"]!["modelName"]!;
+        Assert.Matches($@"modserv_replica_resident_memory_bytes\{{service=""{serviceId}"",model=""{model}"",replica=""0""\}} [1-9]", metrics);
+        Assert.Contains($"modserv_replica_cpu_seconds_total{{service=\"{serviceId}\"", metrics, StringComparison.Ordinal);
+
         var port = new Uri((string)service["service"]!["endpoint"]!).Port;
         var record = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(factory.DataDir, "local-shimlet", "services", serviceId, "service.json")))!;
         int pid = (int)record["replicas"]![0]!["pid"]!;
@@ -108,6 +114,8 @@ public sealed class LocalEndToEndTests(ModServFactory factory) : IClassFixture<M
         await Poll.UntilAsync(() => Task.FromResult<object?>(Directory.Exists($"/proc/{pid}") ? null : new object()), $"pid {pid} to exit");
         using var listener = new TcpListener(IPAddress.Loopback, port);
         listener.Start(); // throws when something still holds the port
+        var after = (await _client.GetStringAsync("/metrics")).Split('\n');
+        Assert.DoesNotContain(after, l => l.StartsWith("modserv_replica_", StringComparison.Ordinal) && l.Contains(serviceId, StringComparison.Ordinal)); // gone with the replicas
         listener.Stop();
     }
 }
