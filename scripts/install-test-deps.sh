@@ -3,6 +3,7 @@
 # - the .NET 10 SDK must be on PATH (NuGet packages restore during the build);
 # - the Docker shimlet's tests need a running dockerd and a local image, modelserveshim/busybox:test,
 #   built here from busybox-static without any registry (docs/shimlets/docker.md);
+# - the one-binary tests (scripts/test-dist.sh) build the control plane's image from a debootstrap rootfs (debootstrap);
 # - the web UI's tests need Node.js 20+ and npm, the designer's npm packages (npm ci), and Debian's
 #   Chromium at /usr/bin/chromium for the browser tests (Playwright drives it; no browser is downloaded).
 set -euo pipefail
@@ -23,6 +24,7 @@ command -v docker >/dev/null || missing+=(docker.io)
 # The image needs the static build (no libc in its rootfs); the dynamic "busybox" package would not do.
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' || missing+=(busybox-static)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
 if [ "${#missing[@]}" -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "installing ${missing[*]}"

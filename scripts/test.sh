@@ -72,5 +72,18 @@ else
   passed=$((passed + p)); failed=$((failed + f))
 fi
 
+# The one-binary distribution (issue #10): publishes linux-x64 once, runs the single file from an empty folder
+# (version, help, start, pipelines, UI, a local deploy with a completion), builds and starts its container image.
+if [ "$build_rc" -ne 0 ]; then
+  echo "one-binary tests skipped: the build failed"
+  failed=$((failed + 1))
+else
+  bash scripts/test-dist.sh 2>&1 | tee "$results_dir/dist.log" | tail -n 40
+  read -r p f < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$results_dir/dist.log" | tail -n 1)
+  p="${p:-0}"; f="${f:-1}"
+  echo "one-binary tests: $p passed, $f failed"
+  passed=$((passed + p)); failed=$((failed + f))
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -16,8 +16,17 @@ public sealed class WorkflowFileOptions
     public bool Watch { get; set; } = true;
 }
 
+/// <summary>
+/// A definition file built into the host (an embedded resource), loaded at start before the folder's files. A file of
+/// the same name in the folder replaces it; a file in the folder with the same definition id but another name loads
+/// after it, so it becomes the newer version.
+/// </summary>
+/// <param name="File">The file name, e.g. <c>opensourcellm.json</c>.</param>
+/// <param name="Open">Opens its content.</param>
+public sealed record BuiltinWorkflowFile(string File, Func<Stream> Open);
+
 /// <summary>The last load of one file.</summary>
-/// <param name="File">The file name.</param>
+/// <param name="File">The file name (<c>builtin:</c> and the name for a built-in one).</param>
 /// <param name="DefinitionId">The definition it holds, when it parsed.</param>
 /// <param name="Version">The version it produced or matched.</param>
 /// <param name="LoadedAt">When it was loaded.</param>
@@ -25,13 +34,14 @@ public sealed class WorkflowFileOptions
 public sealed record WorkflowFileStatus(string File, string? DefinitionId, int? Version, DateTimeOffset LoadedAt, IReadOnlyList<ValidationError> Errors);
 
 /// <summary>
-/// Loads <c>workflows/*.json</c> as the source of truth for pipelines kept under version control: at start,
-/// and whenever a file is added or changed. A changed file becomes a new version; an invalid one is
+/// Loads <c>workflows/*.json</c> as the source of truth for pipelines kept under version control: at start (after the
+/// host's built-in files, <see cref="BuiltinWorkflowFile"/>), and whenever a file is added or changed. A changed file becomes a new version; an invalid one is
 /// refused (the previous version stays in use) and its errors are logged and reported.
 /// </summary>
 public sealed class WorkflowFileLoader(
     DefinitionStore store,
     IOptions<WorkflowFileOptions> options,
+    IEnumerable<BuiltinWorkflowFile> builtins,
     TimeProvider time,
     ILogger<WorkflowFileLoader> logger) : IHostedService, IDisposable
 {
@@ -49,9 +59,23 @@ public sealed class WorkflowFileLoader(
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (!Directory.Exists(DirectoryPath))
+        var folderExists = Directory.Exists(DirectoryPath);
+        foreach (var builtin in builtins.OrderBy(b => b.File, StringComparer.Ordinal))
         {
-            logger.LogWarning("Workflow folder {Directory} does not exist; no file definitions loaded", DirectoryPath);
+            if (folderExists && File.Exists(Path.Combine(DirectoryPath, builtin.File)))
+            {
+                logger.LogInformation("Workflow file {File} in {Directory} replaces the built-in one", builtin.File, DirectoryPath);
+                continue;
+            }
+
+            await using var stream = builtin.Open();
+            using var reader = new StreamReader(stream);
+            await LoadJsonAsync($"builtin:{builtin.File}", "builtin", await reader.ReadToEndAsync(cancellationToken), cancellationToken);
+        }
+
+        if (!folderExists)
+        {
+            logger.LogInformation("Workflow folder {Directory} does not exist; only the built-in definitions are loaded", DirectoryPath);
             return;
         }
 
@@ -105,30 +129,43 @@ public sealed class WorkflowFileLoader(
             }
             else
             {
-                var json = await File.ReadAllTextAsync(path, cancellationToken);
-                var definition = DefinitionJson.Parse(json, out var parseError);
-                if (definition is null)
+                return await LoadJsonAsync(name, "file", await File.ReadAllTextAsync(path, cancellationToken), cancellationToken);
+            }
+        }
+        catch (IOException e)
+        {
+            status = Refused(name, null, new ValidationError("$", $"The file could not be read: {e.Message}"));
+        }
+
+        _status[name] = status;
+        return status;
+    }
+
+    /// <summary>Parses, validates and saves one file's content (<paramref name="user"/>: <c>file</c> or <c>builtin</c>).</summary>
+    private async Task<WorkflowFileStatus> LoadJsonAsync(string name, string user, string json, CancellationToken cancellationToken)
+    {
+        WorkflowFileStatus status;
+        try
+        {
+            var definition = DefinitionJson.Parse(json, out var parseError);
+            if (definition is null)
+            {
+                status = Refused(name, null, parseError!);
+            }
+            else
+            {
+                var source = user == "file" ? $"file:{name}" : name;
+                var saved = await store.SaveAsync(definition, source, user, cancellationToken);
+                status = new WorkflowFileStatus(name, definition.DefinitionId, saved.Record.Version, time.GetUtcNow(), []);
+                if (saved.Created)
                 {
-                    status = Refused(name, null, parseError!);
-                }
-                else
-                {
-                    var saved = await store.SaveAsync(definition, $"file:{name}", "file", cancellationToken);
-                    status = new WorkflowFileStatus(name, definition.DefinitionId, saved.Record.Version, time.GetUtcNow(), []);
-                    if (saved.Created)
-                    {
-                        logger.LogInformation("Loaded workflow {DefinitionId} v{Version} from {File}", definition.DefinitionId, saved.Record.Version, name);
-                    }
+                    logger.LogInformation("Loaded workflow {DefinitionId} v{Version} from {File}", definition.DefinitionId, saved.Record.Version, name);
                 }
             }
         }
         catch (DefinitionInvalidException e)
         {
             status = Refused(name, null, [.. e.Errors]);
-        }
-        catch (IOException e)
-        {
-            status = Refused(name, null, new ValidationError("$", $"The file could not be read: {e.Message}"));
         }
 
         _status[name] = status;

@@ -105,13 +105,24 @@ public static class CommandLine
     private const string Help = """
         model-serve-shim: deploys open-source LLMs through durable pipelines.
 
-        usage: model-serve-shim [--port=8080] [--shimlet=local] [--pipeline=opensourcellm]
-                                [--data-dir=./data] [--listen=localhost] [--workflows-dir=./workflows]
-               model-serve-shim --version
-               model-serve-shim keys hash <api-key>
+        usage: model-serve-shim [flags]                         starts the server
+               model-serve-shim --version                       prints the version and commit
+               model-serve-shim --help                          prints this
+               model-serve-shim keys hash <api-key>             prints the hash to put in Auth:ApiKeys:<n>:KeyHash
                model-serve-shim models make-sample <dir> [--f16] [--seed=N]
+                                                                writes a tiny random-weight llama GGUF
 
-        Every flag is also a setting in appsettings.json (section ModelServeShim) and an environment
-        variable (ModelServeShim__Port=8080). See README.md.
+        flags:
+          --port=8080                  HTTP port (ModelServeShim:Port)
+          --listen=localhost           localhost, an IP, or * (requires API keys) (ModelServeShim:ListenAddress)
+          --shimlet=local              default shimlet for deployments: local, k8s (ModelServeShim:Shimlet)
+          --pipeline=opensourcellm     default pipeline: opensourcellm, quant-llm, or one of --workflows-dir (ModelServeShim:Pipeline)
+          --data-dir=./data            state: the SQLite file and plugins (ModelServeShim:DataDir)
+          --workflows-dir=./workflows  more pipelines; a file named like a built-in one replaces it (Workflows:Directory)
+
+        Every flag is also a setting. Later wins: the built-in defaults, appsettings.json next to the binary,
+        appsettings.json in the working directory, environment variables (ModelServeShim__Port=8080), flags.
+        A bad setting, or a default pipeline or shimlet that does not exist, stops the start with exit code 2.
+        See README.md.
         """;
 }

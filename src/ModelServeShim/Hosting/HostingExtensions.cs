@@ -19,7 +19,7 @@ public static class HostingExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
-        var configuration = builder.Configuration;
+        var configuration = builder.Configuration.UseLayeredAppSettings();
 
         services.AddOptions<ShimOptions>().BindConfiguration(ShimOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<ShimOptions>, ShimOptionsValidator>();
@@ -37,6 +37,8 @@ public static class HostingExtensions
 
         var databasePath = Path.Combine(shim.DataDirFullPath, "modelserveshim.db");
         services.AddWorkflowRuntime(configuration, databasePath);
+        services.AddBuiltinWorkflows();
+        services.AddDefaultsCheck();
         services.AddControlPlane(configuration, databasePath);
         services.AddPlugins();
         services.AddGateway();

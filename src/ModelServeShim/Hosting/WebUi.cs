@@ -9,14 +9,45 @@ public sealed class UiOptions
     /// <summary>The configuration section.</summary>
     public const string Section = "Ui";
 
+    /// <summary>The embedded UI's folder inside the host assembly (the single-file build embeds <c>designer/dist</c> there).</summary>
+    public const string EmbeddedRoot = "wwwroot";
+
     /// <summary>
     /// The built web UI (<c>designer/dist</c>: <c>index.html</c> and <c>assets/</c>); default <c>wwwroot</c> next to the
-    /// host's binary, where the build copies it. A relative path resolves against the working directory.
+    /// host's binary, where the build copies it, else the copy embedded in the binary (single-file build). A relative
+    /// path resolves against the working directory.
     /// </summary>
     public string? Directory { get; set; }
 
     /// <summary>The directory's full path.</summary>
-    public string FullPath => Path.GetFullPath(string.IsNullOrWhiteSpace(Directory) ? Path.Combine(AppContext.BaseDirectory, "wwwroot") : Directory);
+    public string FullPath => Path.GetFullPath(string.IsNullOrWhiteSpace(Directory) ? Path.Combine(AppContext.BaseDirectory, EmbeddedRoot) : Directory);
+
+    /// <summary>
+    /// Where the UI's files come from: the configured or default directory when it exists; with no <c>Ui:Directory</c>
+    /// set and no <c>wwwroot</c> next to the binary, the files embedded in the binary when it has them; else nothing.
+    /// </summary>
+    public IFileProvider CreateFileProvider(out string description)
+    {
+        var directory = FullPath;
+        if (System.IO.Directory.Exists(directory))
+        {
+            description = directory;
+            return new PhysicalFileProvider(directory);
+        }
+
+        var host = typeof(UiOptions).Assembly;
+        if (string.IsNullOrWhiteSpace(Directory) && host.GetManifestResourceInfo(EmbeddedManifest) is not null)
+        {
+            description = "the files embedded in the binary";
+            return new ManifestEmbeddedFileProvider(host, EmbeddedRoot);
+        }
+
+        description = $"{directory} (missing)";
+        return new NullFileProvider();
+    }
+
+    /// <summary>The manifest Microsoft.Extensions.FileProviders.Embedded writes when files are embedded (EmbedWebUi).</summary>
+    private const string EmbeddedManifest = "Microsoft.Extensions.FileProviders.Embedded.Manifest.xml";
 }
 
 /// <summary>
@@ -24,7 +55,8 @@ public sealed class UiOptions
 /// for the content-hashed <c>/assets/</c> and none for <c>index.html</c>, and <c>index.html</c> for any other GET of a
 /// path without a file extension (client-side routes). The API, OpenAPI, metrics and health paths are never UI paths,
 /// so an unknown <c>/api/...</c> path keeps answering a 404 problem. Files are read only through a
-/// <see cref="PhysicalFileProvider"/> rooted at the UI directory, which refuses paths that leave it.
+/// <see cref="PhysicalFileProvider"/> rooted at the UI directory, which refuses paths that leave it, or, in the single
+/// file with no UI directory next to it, a <see cref="ManifestEmbeddedFileProvider"/> over the embedded copy.
 /// </summary>
 public static class WebUi
 {
@@ -45,9 +77,8 @@ public static class WebUi
     {
         ArgumentNullException.ThrowIfNull(app);
         var options = app.Configuration.GetSection(UiOptions.Section).Get<UiOptions>() ?? new UiOptions();
-        var directory = options.FullPath;
-        IFileProvider files = System.IO.Directory.Exists(directory) ? new PhysicalFileProvider(directory) : new NullFileProvider();
-        app.Logger.LogDebug("Serving the web UI from {Directory}", directory);
+        var files = options.CreateFileProvider(out var source);
+        app.Logger.LogDebug("Serving the web UI from {Source}", source);
 
         var staticFiles = new StaticFileOptions
         {

@@ -49,18 +49,48 @@ internal sealed class PluginLoadContext : AssemblyLoadContext
         return LoadFromStream(stream);
     }
 
-    /// <summary>The contract assembly and every assembly of the shared frameworks the host runs on.</summary>
+    /// <summary>
+    /// The contract assembly and every assembly of the shared frameworks the host runs on, by name, read from the
+    /// runtime's trusted platform assembly list (no file of the host is opened, so this works from a single-file
+    /// binary, whose assemblies live inside the bundle): a framework-dependent host's framework assemblies are the
+    /// entries outside the host's folder; a self-contained host carries the frameworks in its folder or bundle, so
+    /// there the framework's own names (<c>System.*</c>, <c>Microsoft.AspNetCore.*</c>, <c>Microsoft.Extensions.*</c>, …)
+    /// that the host actually carries are shared. Returning null from <see cref="Load"/> for them lets the default
+    /// context resolve the host's copy.
+    /// </summary>
     private static HashSet<string> FindSharedNames()
     {
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { typeof(ContractVersion).Assembly.GetName().Name! };
-        foreach (var marker in new[] { typeof(object), typeof(Microsoft.AspNetCore.Http.HttpContext) })
+        var hostDirectory = Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory);
+        var trusted = (AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        foreach (var path in trusted)
         {
-            if (Path.GetDirectoryName(marker.Assembly.Location) is { Length: > 0 } dir)
+            var name = Path.GetFileNameWithoutExtension(path);
+            var inHostFolder = string.Equals(Path.TrimEndingDirectorySeparator(Path.GetDirectoryName(path) ?? ""), hostDirectory, StringComparison.Ordinal);
+            if (!inHostFolder || IsFrameworkName(name))
             {
-                names.UnionWith(Directory.EnumerateFiles(dir, "*.dll").Select(Path.GetFileNameWithoutExtension).OfType<string>());
+                names.Add(name);
+            }
+        }
+
+        // Loaded framework assemblies always count (a host where the list above is unavailable still shares them).
+        foreach (var assembly in Default.Assemblies)
+        {
+            if (assembly.GetName().Name is { } name && IsFrameworkName(name))
+            {
+                names.Add(name);
             }
         }
 
         return names;
     }
+
+    /// <summary>Names that belong to the Microsoft.NETCore.App and Microsoft.AspNetCore.App shared frameworks.</summary>
+    private static bool IsFrameworkName(string name) =>
+        name is "mscorlib" or "netstandard" or "System" or "WindowsBase" or "Microsoft.CSharp" or "Microsoft.VisualBasic" or "Microsoft.VisualBasic.Core"
+            or "Microsoft.Net.Http.Headers" or "Microsoft.JSInterop"
+        || name.StartsWith("System.", StringComparison.Ordinal)
+        || name.StartsWith("Microsoft.Win32.", StringComparison.Ordinal)
+        || name.StartsWith("Microsoft.AspNetCore.", StringComparison.Ordinal)
+        || name.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal);
 }

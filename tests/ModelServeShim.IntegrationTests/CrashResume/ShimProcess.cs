@@ -19,6 +19,14 @@ public sealed class ShimProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Waits for the process to end by itself and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
     /// <summary>Everything the process wrote so far (stdout and stderr), for failure messages.</summary>
     public string Output
     {
@@ -31,7 +39,7 @@ public sealed class ShimProcess : IDisposable
         }
     }
 
-    public static ShimProcess Start(int port, string dataDir, string workflowsDir)
+    public static ShimProcess Start(int port, string dataDir, string workflowsDir, params string[] extraArgs)
     {
         var dll = LocateHostDll();
         var start = new ProcessStartInfo(DotnetExecutable())
@@ -41,7 +49,8 @@ public sealed class ShimProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { dll, $"--port={port}", $"--data-dir={dataDir}", $"--workflows-dir={workflowsDir}", "--listen=127.0.0.1" })
+        string[] args = [dll, $"--port={port}", $"--data-dir={dataDir}", $"--workflows-dir={workflowsDir}", "--listen=127.0.0.1", .. extraArgs];
+        foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }
