@@ -368,6 +368,9 @@ public sealed partial class DockerShimlet : IShimlet
             NetworkMode = "host",
             NanoCPUs = ResourceQuantities.NanoCpus(spec.Resources.Cpu),
             Memory = ResourceQuantities.Bytes(spec.Resources.Memory),
+            // The limit is the memory, swap included (Docker's default lets a container swap as much again, where it
+            // slows down instead of being OOM-killed at its limit, as on Kubernetes).
+            MemorySwap = ResourceQuantities.Bytes(spec.Resources.Memory) is > 0 and var limit ? limit : 0,
             RestartPolicy = new RestartPolicy { Name = RestartPolicyKind.OnFailure },
             Mounts = string.IsNullOrEmpty(spec.ModelPath)
                 ? []
