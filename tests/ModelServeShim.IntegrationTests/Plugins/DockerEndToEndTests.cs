@@ -28,14 +28,7 @@ public sealed class DockerEndToEndTests : IDisposable
     [Fact]
     public async Task SampleGguf_OnDocker_ServesAndScales_SurvivesAControlPlaneRestartWithTheSameContainers_AndUndeployLeavesNothing()
     {
-        var dirs = new Dirs(_root.Sub("data"), _root.Sub("workflows"), _root.Sub("models"), _root.Sub("plugins"), FreePorts(2));
-        foreach (var file in Directory.EnumerateFiles(Path.Combine(ModServFactory.RepositoryRoot, "workflows"), "*.json"))
-        {
-            File.Copy(file, Path.Combine(dirs.Workflows, Path.GetFileName(file)));
-        }
-
-        await SampleModelGenerator.WriteToDirectoryAsync(Path.Combine(dirs.Models, "sample"));
-        DockerPluginFiles.Install(dirs.Plugins);
+        var dirs = await PrepareAsync(FreePorts(2));
         string? serviceId = null;
         try
         {
@@ -94,7 +87,53 @@ public sealed class DockerEndToEndTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task GpuRequest_OnAHostWithoutTheNvidiaRuntime_FailsTheDeploymentStep_NamingTheToolkit_WithTheDeviceRequestSent()
+    {
+        var dirs = await PrepareAsync(FreePorts(1));
+        string? serviceId = null;
+        try
+        {
+            await using var host = new DockerHost(dirs);
+            var client = await host.ClientWithDockerAsync();
+            var body = ModServClient.Body("dk-gpu");
+            body["shimlet"] = "docker";
+            body["resourceRequirements"] = new JsonObject { ["acceleratorType"] = "NVIDIA L4", ["acceleratorCount"] = 1, ["cpu"] = "1", ["memory"] = "1Gi" };
+            serviceId = await client.DeployAsync(body);
+
+            var service = await client.WaitForStateAsync(serviceId, "Failed", TimeSpan.FromMinutes(1));
+
+            Assert.Equal("GpuUnavailable", (string?)service["lastError"]!["type"]);
+            Assert.Contains("NVIDIA Container Toolkit", (string?)service["lastError"]!["message"], StringComparison.Ordinal);
+            var container = Assert.Single(await ContainersAsync(serviceId));
+            Assert.Equal("nvidia 1 [[gpu]]",
+                (await DockerAsync("inspect", "-f", "{{range .HostConfig.DeviceRequests}}{{.Driver}} {{.Count}} {{.Capabilities}}{{end}}", container)).Trim());
+        }
+        finally
+        {
+            if (serviceId is not null && await ContainersAsync(serviceId) is { Count: > 0 } left)
+            {
+                await DockerAsync(["rm", "-f", .. left]);
+            }
+        }
+    }
+
     public void Dispose() => _root.Dispose();
+
+    /// <summary>Folders for one host (reused by its restart): the built-in pipelines, the sample GGUF, the plugin's build output.</summary>
+    private async Task<Dirs> PrepareAsync(int port)
+    {
+        var name = Guid.NewGuid().ToString("N")[..8];
+        var dirs = new Dirs(_root.Sub($"{name}-data"), _root.Sub($"{name}-workflows"), _root.Sub($"{name}-models"), _root.Sub($"{name}-plugins"), port);
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(ModServFactory.RepositoryRoot, "workflows"), "*.json"))
+        {
+            File.Copy(file, Path.Combine(dirs.Workflows, Path.GetFileName(file)));
+        }
+
+        await SampleModelGenerator.WriteToDirectoryAsync(Path.Combine(dirs.Models, "sample"));
+        DockerPluginFiles.Install(dirs.Plugins);
+        return dirs;
+    }
 
     private static StringContent Completion =>
         ApiClient.Json(new JsonObject { ["model"] = "dk-sample", ["prompt"] = "Once upon a time", ["max_tokens"] = 4 }.ToJsonString());
