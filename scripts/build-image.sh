@@ -5,8 +5,9 @@
 #   2. modelserveshim/model-serve-shim:<version>: deploy/container/Dockerfile, FROM that base, with
 #      dist/linux-x64/model-serve-shim (scripts/publish.sh runs first when it is missing);
 #   or, with --runtime, modelserveshim/llama-runtime:<version>: deploy/runtime/Dockerfile, FROM that base, with
-#      dist/linux-x64/model-serve-shim-llama (PARTS=llama scripts/publish.sh runs first when it is missing): the
-#      image of the Docker shimlet's built-in runtime profile llama-container (docs/shimlets/docker.md).
+#      dist/linux-x64/model-serve-shim-llama (PARTS=llama scripts/publish.sh runs first when it is missing or older than
+#      a source of src/ModelServeShim.LlamaServer): the image of the Docker shimlet's built-in runtime profile
+#      llama-container (docs/shimlets/docker.md).
 # The image is labelled with the SHA-256 of its Dockerfile and binary; an image with the same label is kept as it is.
 # The Debian mirror is the first one this machine's apt sources name (MIRROR=… to choose another).
 # Needs root (debootstrap) or sudo, docker and debootstrap (apt-get install debootstrap).
@@ -23,11 +24,13 @@ if [ "${1:-}" = --runtime ]; then
   binary=dist/linux-x64/model-serve-shim-llama
   dockerfile=deploy/runtime/Dockerfile
   publish=(env PARTS=llama bash scripts/publish.sh linux-x64)
+  sources=(src/ModelServeShim.LlamaServer Directory.Build.props Directory.Packages.props)
 else
   image="${1:-modelserveshim/model-serve-shim:$version}"
   binary=dist/linux-x64/model-serve-shim
   dockerfile=deploy/container/Dockerfile
   publish=(bash scripts/publish.sh linux-x64)
+  sources=()
 fi
 sudo_cmd=""
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
@@ -57,7 +60,10 @@ if ! docker image inspect "$base_image" >/dev/null 2>&1; then
 fi
 [ "${BASE_ONLY:-0}" = 1 ] && exit 0
 
-[ -x "$binary" ] || "${publish[@]}"
+if [ ! -x "$binary" ] || { [ "${#sources[@]}" -gt 0 ] && [ -n "$(find "${sources[@]}" -newer "$binary" -type f \
+      -not -path '*/bin/*' -not -path '*/obj/*' -print -quit)" ]; }; then
+  "${publish[@]}"
+fi
 content="$(cat "$dockerfile" "$binary" | sha256sum | cut -c1-64)"
 if [ "$(docker image inspect -f '{{ index .Config.Labels "modelserveshim.io/content" }}' "$image" 2>/dev/null)" = "$content" ]; then
   echo "$image is up to date"
