@@ -58,6 +58,14 @@ public sealed partial class DockerShimlet : IShimlet
             throw new ValidationException("Shimlets:Docker:StatusReadMaxInterval must not be shorter than :StatusReadInitialInterval.");
         }
 
+        foreach (var (type, devices) in options.AcceleratorDevices)
+        {
+            if (devices.Count == 0 || devices.Any(string.IsNullOrWhiteSpace))
+            {
+                throw new ValidationException($"Shimlets:Docker:AcceleratorDevices:{type} must list one or more GPU ids or UUIDs (as nvidia-smi -L prints them).");
+            }
+        }
+
         _options = options;
         _logger = logger;
         _docker = new DockerClientConfiguration(endpoint).CreateClient();
