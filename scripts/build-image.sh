@@ -3,16 +3,35 @@
 #   1. the base, modelserveshim/debian-minbase:bookworm: a debootstrap --variant=minbase rootfs of Debian 12 plus
 #      libssl3 and ca-certificates (TLS to the Kubernetes API), imported with docker import (built once, then reused);
 #   2. modelserveshim/model-serve-shim:<version>: deploy/container/Dockerfile, FROM that base, with
-#      dist/linux-x64/model-serve-shim (scripts/publish.sh runs first when it is missing).
+#      dist/linux-x64/model-serve-shim (scripts/publish.sh runs first when it is missing);
+#   or, with --runtime, modelserveshim/llama-runtime:<version>: deploy/runtime/Dockerfile, FROM that base, with
+#      dist/linux-x64/model-serve-shim-llama (PARTS=llama scripts/publish.sh runs first when it is missing or older than
+#      a source of src/ModelServeShim.LlamaServer): the image of the Docker shimlet's built-in runtime profile
+#      llama-container (docs/shimlets/docker.md).
+# The image is labelled with the SHA-256 of its Dockerfile and binary; an image with the same label is kept as it is.
 # The Debian mirror is the first one this machine's apt sources name (MIRROR=… to choose another).
 # Needs root (debootstrap) or sudo, docker and debootstrap (apt-get install debootstrap).
-# Usage: bash scripts/build-image.sh [tag]         prints the image name on its last line
+# Usage: bash scripts/build-image.sh [tag]             prints the image name on its last line
+#        bash scripts/build-image.sh --runtime [tag]   the llama runtime image
 #        BASE_ONLY=1 bash scripts/build-image.sh   only the base
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base_image="modelserveshim/debian-minbase:bookworm"
 version="$(sed -nE 's|.*<Version>([^<]+)</Version>.*|\1|p' Directory.Build.props | head -n 1)"
-image="${1:-modelserveshim/model-serve-shim:$version}"
+if [ "${1:-}" = --runtime ]; then
+  shift
+  image="${1:-modelserveshim/llama-runtime:$version}"
+  binary=dist/linux-x64/model-serve-shim-llama
+  dockerfile=deploy/runtime/Dockerfile
+  publish=(env PARTS=llama bash scripts/publish.sh linux-x64)
+  sources=(src/ModelServeShim.LlamaServer Directory.Build.props Directory.Packages.props)
+else
+  image="${1:-modelserveshim/model-serve-shim:$version}"
+  binary=dist/linux-x64/model-serve-shim
+  dockerfile=deploy/container/Dockerfile
+  publish=(bash scripts/publish.sh linux-x64)
+  sources=()
+fi
 sudo_cmd=""
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
 
@@ -41,10 +60,20 @@ if ! docker image inspect "$base_image" >/dev/null 2>&1; then
 fi
 [ "${BASE_ONLY:-0}" = 1 ] && exit 0
 
-binary=dist/linux-x64/model-serve-shim
-[ -x "$binary" ] || bash scripts/publish.sh linux-x64
+if [ ! -x "$binary" ] || { [ "${#sources[@]}" -gt 0 ] && [ -n "$(find "${sources[@]}" -newer "$binary" -type f \
+      -not -path '*/bin/*' -not -path '*/obj/*' -print -quit)" ]; }; then
+  "${publish[@]}"
+fi
+content="$(cat "$dockerfile" "$binary" | sha256sum | cut -c1-64)"
+if [ "$(docker image inspect -f '{{ index .Config.Labels "modelserveshim.io/content" }}' "$image" 2>/dev/null)" = "$content" ]; then
+  echo "$image is up to date"
+  echo "$image"
+  exit 0
+fi
 context="$(mktemp -d)"
 trap 'rm -rf "$context"' EXIT
-cp "$binary" deploy/container/Dockerfile "$context/"
-docker build -q --network host --build-arg BASE_IMAGE="$base_image" -t "$image" "$context" >/dev/null
+cp "$binary" "$context/"
+cp "$dockerfile" "$context/Dockerfile"
+docker build -q --network host --build-arg BASE_IMAGE="$base_image" --label "modelserveshim.io/content=$content" \
+  -t "$image" "$context" >/dev/null
 echo "$image"

@@ -6,7 +6,8 @@
 # The core finds the runtime next to itself (docs/runtime/llama-server.md). The web UI is built once (npm ci when
 # designer/node_modules is missing or older than the lock file, then npm run build).
 # Usage: bash scripts/publish.sh [RID...]        e.g. bash scripts/publish.sh linux-x64 linux-arm64
-# Environment: TRIM=none publishes the core untrimmed (default: TrimMode=partial, see src/ModelServeShim's csproj), OUT=dist
+# Environment: TRIM=none publishes the core untrimmed (default: TrimMode=partial, see src/ModelServeShim's csproj), OUT=dist,
+#              PARTS=llama publishes only model-serve-shim-llama (no web UI build; the runtime image needs only it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rids=("$@")
@@ -20,29 +21,37 @@ for rid in "${rids[@]}"; do
   esac
 done
 
+parts="${PARTS:-all}"
+case "$parts" in
+  all|llama) ;;
+  *) echo "publish.sh: PARTS is all or llama, not '$parts'" >&2; exit 2 ;;
+esac
+
 designer=designer
-if [ ! -f "$designer/node_modules/.package-lock.json" ] || [ "$designer/package-lock.json" -nt "$designer/node_modules/.package-lock.json" ]; then
+if [ "$parts" = all ] && { [ ! -f "$designer/node_modules/.package-lock.json" ] || [ "$designer/package-lock.json" -nt "$designer/node_modules/.package-lock.json" ]; }; then
   (cd "$designer" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
-if [ ! -f "$designer/dist/index.html" ] || [ -n "$(find "$designer/src" "$designer/index.html" "$designer/package-lock.json" -newer "$designer/dist/index.html" -print -quit)" ]; then
+if [ "$parts" = all ] && { [ ! -f "$designer/dist/index.html" ] || [ -n "$(find "$designer/src" "$designer/index.html" "$designer/package-lock.json" -newer "$designer/dist/index.html" -print -quit)" ]; }; then
   (cd "$designer" && npm run build --silent)
   touch "$designer/dist/index.html"
 fi
 
 for rid in "${rids[@]}"; do
   dest="$out/$rid"
-  rm -rf "$dest"
   mkdir -p "$dest"
   common=(-c Release -r "$rid" -p:PublishSingleFile=true -p:SkipDesignerBuild=true -nologo -v quiet)
-  echo "publishing model-serve-shim for $rid"
-  trim=()
-  [ "${TRIM:-partial}" = none ] && trim=(-p:PublishTrimmed=false)
-  dotnet publish src/ModelServeShim "${common[@]}" "${trim[@]}" -o "$out/.publish/$rid/core"
+  if [ "$parts" = all ]; then
+    echo "publishing model-serve-shim for $rid"
+    trim=()
+    [ "${TRIM:-partial}" = none ] && trim=(-p:PublishTrimmed=false)
+    dotnet publish src/ModelServeShim "${common[@]}" "${trim[@]}" -o "$out/.publish/$rid/core"
+  fi
   echo "publishing model-serve-shim-llama for $rid"
   dotnet publish src/ModelServeShim.LlamaServer "${common[@]}" -o "$out/.publish/$rid/llama"
   # Only the executables: what else publish leaves (pdb and xml of the project references, the static web assets
   # manifest) is not needed to run.
-  cp "$out/.publish/$rid/core/model-serve-shim" "$out/.publish/$rid/llama/model-serve-shim-llama" "$dest/"
+  if [ "$parts" = all ]; then cp "$out/.publish/$rid/core/model-serve-shim" "$dest/"; fi
+  cp "$out/.publish/$rid/llama/model-serve-shim-llama" "$dest/"
   rm -rf "$out/.publish/$rid"
   ls -l "$dest"
 done

@@ -21,6 +21,9 @@ if [ "$build_rc" -ne 0 ]; then
   echo "build failed (exit $build_rc)"
   failed=1
 else
+  # The Docker shimlet's runtime image, which its tests deploy: the llama runtime is published again only when its
+  # sources changed, and the image is rebuilt only when its content (Dockerfile, binary) changed.
+  bash scripts/build-image.sh --runtime 2>&1 | tail -n 5
   dotnet test ModelServeShim.sln -c Release --no-build -nologo \
     --blame-hang-timeout 10m 2>&1 | tee "$results_dir/dotnet-test.log"
   test_rc=${PIPESTATUS[0]}

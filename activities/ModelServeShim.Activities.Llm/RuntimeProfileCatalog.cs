@@ -71,6 +71,19 @@ public sealed partial class RuntimeProfileCatalog
             TimeSpan.FromMinutes(5),
             HostPaths: true),
         new(
+            "llama-container",
+            ["gguf"],
+            LlamaRuntimeImage,
+            LlamaRuntimeImage,
+            [],
+            // No --port or --host: the runtime takes PORT and HOST from the environment, which the Docker shimlet sets
+            // per replica (port + i on the host network, 127.0.0.1).
+            ["--model", "{{ modelFile }}", "--alias", "{{ servedModelName }}", "--ctx-size", "{{ contextLength }}", "--threads", "1"],
+            new Dictionary<string, string>(),
+            18080,
+            "/health",
+            TimeSpan.FromMinutes(5)),
+        new(
             "vllm",
             ["safetensors"],
             "vllm/vllm-openai:v0.11.0",
@@ -96,6 +109,14 @@ public sealed partial class RuntimeProfileCatalog
             TimeSpan.FromMinutes(20)),
     ];
 
+    /// <summary>
+    /// The image of the <c>llama-container</c> profile, <c>modelserveshim/llama-runtime:&lt;project version&gt;</c>: the
+    /// embedded llama.cpp runtime on a local Debian base, built by <c>scripts/build-image.sh --runtime</c> (no registry
+    /// has it; docs/shimlets/docker.md).
+    /// </summary>
+    public static string LlamaRuntimeImage =>
+        $"modelserveshim/llama-runtime:{typeof(RuntimeProfileCatalog).Assembly.GetName().Version!.ToString(3)}";
+
     /// <summary>The built-in default runtime per format.</summary>
     public static IReadOnlyDictionary<string, string> BuiltInDefaults { get; } =
         new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["gguf"] = "llama-cpp", ["safetensors"] = "vllm" };
@@ -105,6 +126,7 @@ public sealed partial class RuntimeProfileCatalog
         new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.OrdinalIgnoreCase)
         {
             ["local"] = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["gguf"] = "llama-embedded" },
+            ["docker"] = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["gguf"] = "llama-container" },
         };
 
     /// <summary>Every profile, sorted by name.</summary>

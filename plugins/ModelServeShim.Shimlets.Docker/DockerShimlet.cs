@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -55,6 +56,14 @@ public sealed partial class DockerShimlet : IShimlet
         if (options.StatusReadMaxInterval < options.StatusReadInitialInterval)
         {
             throw new ValidationException("Shimlets:Docker:StatusReadMaxInterval must not be shorter than :StatusReadInitialInterval.");
+        }
+
+        foreach (var (type, devices) in options.AcceleratorDevices)
+        {
+            if (devices.Count == 0 || devices.Any(string.IsNullOrWhiteSpace))
+            {
+                throw new ValidationException($"Shimlets:Docker:AcceleratorDevices:{type} must list one or more GPU ids or UUIDs (as nvidia-smi -L prints them).");
+            }
         }
 
         _options = options;
@@ -261,6 +270,12 @@ public sealed partial class DockerShimlet : IShimlet
         {
             throw Invalid($"The accelerator count must be 0 or more, not {spec.Resources.AcceleratorCount}.");
         }
+
+        if (spec.Resources.AcceleratorCount > 0 && spec.Resources.AcceleratorType is { } type
+            && _options.AcceleratorDevices.TryGetValue(type, out var devices) && devices.Count < spec.Resources.AcceleratorCount)
+        {
+            throw Invalid($"{spec.Resources.AcceleratorCount} accelerators of type '{type}' requested, but Shimlets:Docker:AcceleratorDevices:{type} lists {devices.Count} device(s).");
+        }
     }
 
     private async Task<ApplyResult> ReconcileAsync(DeploymentSpec spec, CancellationToken ct)
@@ -302,7 +317,7 @@ public sealed partial class DockerShimlet : IShimlet
                     await SetRestartPolicyAsync(id, RestartPolicyKind.OnFailure, ct).ConfigureAwait(false);
                 }
 
-                await _docker.Containers.StartContainerAsync(id, new ContainerStartParameters(), ct).ConfigureAwait(false);
+                await StartAsync(spec, id, index, ct).ConfigureAwait(false);
                 changed = true;
             }
             else if (!running && !stoppedOnPurpose)
@@ -328,6 +343,13 @@ public sealed partial class DockerShimlet : IShimlet
     private async Task<string> CreateAsync(DeploymentSpec spec, string hash, int index, CancellationToken ct)
     {
         var port = spec.Port + index;
+        if (spec.Replicas > 0 && !PortIsFree(port))
+        {
+            // On the host network the runtime would fail to bind and crash-loop; say so before creating anything.
+            throw StepException.NonRetryable(DockerErrorTypes.PortInUse,
+                $"Port {port} on {Loopback} (replica {index} of {spec.ServiceId}) is already in use by another process: free it, or choose another port in the runtime profile (Runtimes:Profiles:{spec.Runtime}:Port).");
+        }
+
         var labels = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in spec.Labels)
         {
@@ -354,6 +376,9 @@ public sealed partial class DockerShimlet : IShimlet
             NetworkMode = "host",
             NanoCPUs = ResourceQuantities.NanoCpus(spec.Resources.Cpu),
             Memory = ResourceQuantities.Bytes(spec.Resources.Memory),
+            // The limit is the memory, swap included (Docker's default lets a container swap as much again, where it
+            // slows down instead of being OOM-killed at its limit, as on Kubernetes).
+            MemorySwap = ResourceQuantities.Bytes(spec.Resources.Memory) is > 0 and var limit ? limit : 0,
             RestartPolicy = new RestartPolicy { Name = RestartPolicyKind.OnFailure },
             Mounts = string.IsNullOrEmpty(spec.ModelPath)
                 ? []
@@ -362,10 +387,18 @@ public sealed partial class DockerShimlet : IShimlet
         if (spec.Resources.AcceleratorCount > 0)
         {
             // Needs the NVIDIA container runtime (nvidia-container-toolkit) on the Docker host.
-            host.DeviceRequests =
-            [
-                new DeviceRequest { Driver = _options.GpuDriver, Count = spec.Resources.AcceleratorCount, Capabilities = [["gpu"]] },
-            ];
+            // A type listed in AcceleratorDevices selects those GPUs by id (Docker takes DeviceIDs or Count, not both).
+            var request = new DeviceRequest { Driver = _options.GpuDriver, Capabilities = [["gpu"]] };
+            if (spec.Resources.AcceleratorType is { } type && _options.AcceleratorDevices.TryGetValue(type, out var devices))
+            {
+                request.DeviceIDs = [.. devices.Take(spec.Resources.AcceleratorCount)];
+            }
+            else
+            {
+                request.Count = spec.Resources.AcceleratorCount;
+            }
+
+            host.DeviceRequests = [request];
         }
 
         var parameters = new CreateContainerParameters
@@ -388,6 +421,26 @@ public sealed partial class DockerShimlet : IShimlet
         {
             // POST /containers/create answers 404 for one thing only: the image is not on the host.
             throw new ImageMissingException(e.ResponseBody?.Trim() ?? "No such image", e);
+        }
+    }
+
+    private async Task StartAsync(DeploymentSpec spec, string id, int index, CancellationToken ct)
+    {
+        try
+        {
+            await _docker.Containers.StartContainerAsync(id, new ContainerStartParameters(), ct).ConfigureAwait(false);
+        }
+        catch (DockerApiException e) when (spec.Resources.AcceleratorCount > 0 && (int)e.StatusCode >= 500)
+        {
+            // Docker answers a device request it has no driver for with a 500 and no error code ("could not select
+            // device driver "nvidia" with capabilities: [[gpu]]"). The list, create and inspect calls before this one
+            // succeeded, so the daemon is up: starting the container again would fail the same way until the host
+            // changes. The container stays (created, with Docker's error in its state) for inspection.
+            throw StepException.NonRetryable(DockerErrorTypes.GpuUnavailable,
+                $"Docker could not start {DockerLabels.ContainerName(spec.ServiceId, index)} with {spec.Resources.AcceleratorCount} GPU(s) "
+                + $"(driver '{_options.GpuDriver}'): {e.ResponseBody?.Trim()} Install the NVIDIA Container Toolkit (nvidia-container-toolkit) "
+                + "and the NVIDIA driver on the Docker host, run `nvidia-ctk runtime configure --runtime=docker` and restart dockerd; "
+                + "or deploy without accelerators.", e);
         }
     }
 
@@ -426,7 +479,14 @@ public sealed partial class DockerShimlet : IShimlet
                 continue;
             }
 
-            if (!up && inspect.RestartCount >= _options.CrashLoopRestarts)
+            if (!up && state.OOMKilled)
+            {
+                reason = UnhealthyReason.Failed;
+                problem = $"{Trim(inspect.Name)} was killed for running out of memory (OOMKilled) at its limit of {Describe(inspect.HostConfig?.Memory ?? 0)}: "
+                    + "raise resources.memory (the model's weights, its context's KV cache and the runtime must fit). Last log lines:\n"
+                    + string.Join('\n', await LastLinesAsync(container.ID, ct).ConfigureAwait(false));
+            }
+            else if (!up && inspect.RestartCount >= _options.CrashLoopRestarts)
             {
                 reason = UnhealthyReason.CrashLoop;
                 problem = $"{Trim(inspect.Name)} restarted {inspect.RestartCount} times (last exit code {state.ExitCode}). Last log lines:\n"
@@ -468,6 +528,21 @@ public sealed partial class DockerShimlet : IShimlet
             Reason = phase == ServicePhase.Running ? UnhealthyReason.None : reason,
             Message = phase == ServicePhase.Running ? null : problem,
         };
+    }
+
+    private static bool PortIsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            listener.Stop();
+            return true;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            return false;
+        }
     }
 
     private async Task<bool> ProbeAsync(ContainerListResponse container, CancellationToken ct)
@@ -589,6 +664,11 @@ public sealed partial class DockerShimlet : IShimlet
         container.Labels.TryGetValue(DockerLabels.Replica, out var r) && int.TryParse(r, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : -1;
 
     private static string Trim(string name) => name.TrimStart('/');
+
+    private static string Describe(long bytes) =>
+        bytes <= 0 ? "no limit"
+        : bytes % (1024 * 1024) == 0 ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024 * 1024)}Mi")
+        : string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes");
 
 
     private static StepException Invalid(string message) => StepException.NonRetryable(DockerErrorTypes.InvalidSpec, message);

@@ -26,6 +26,14 @@ public sealed class DockerShimletOptions
     [Required]
     public string GpuDriver { get; set; } = "nvidia";
 
+    /// <summary>
+    /// GPU selection per accelerator type (the request's <c>acceleratorType</c>, e.g. <c>nvidia-l4</c>): the device ids
+    /// or UUIDs (as <c>nvidia-smi -L</c> lists them) that a service of that type may use. A type listed here gets
+    /// <c>DeviceIDs</c> (the first <c>acceleratorCount</c> of the list) instead of a <c>Count</c>; a type not listed
+    /// lets Docker choose any <c>acceleratorCount</c> GPUs. Default empty.
+    /// </summary>
+    public Dictionary<string, List<string>> AcceleratorDevices { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>How long a stopped container may take to exit before it is killed. Default 10 seconds.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan StopGracePeriod { get; set; } = TimeSpan.FromSeconds(10);

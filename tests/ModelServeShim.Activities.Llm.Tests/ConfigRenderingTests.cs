@@ -81,6 +81,28 @@ public class ConfigRenderingTests
     }
 
     [Fact]
+    public async Task Gguf_OnDockerShimlet_ChoosesLlamaContainer_WithTheVersionedRuntimeImageAndTheModelInsideTheMount()
+    {
+        await using var h = await LlmHarness.StartAsync();
+        string file = await TestModels.WriteGgufAsync(h.ModelRoot);
+        var inputs = Inputs(file, "gguf");
+        inputs["shimlet"] = "docker";
+
+        var (instance, output, spec) = await RenderAsync(h, inputs);
+
+        Assert.Equal(InstanceStatus.Completed, instance.Status);
+        Assert.Equal("llama-container", (string?)output["runtime"]);
+        Assert.NotNull(spec);
+        var version = typeof(RuntimeProfileCatalog).Assembly.GetName().Version!.ToString(3);
+        Assert.Equal($"modelserveshim/llama-runtime:{version}", spec.Image);
+        Assert.Empty(spec.Command);
+        Assert.Equal(18080, spec.Port);
+        Assert.Equal("/models", spec.ModelMountPath);
+        Assert.Equal(h.ModelRoot, spec.ModelPath);
+        Assert.Equal(["--model", $"/models/{Path.GetRelativePath(h.ModelRoot, file)}", "--alias", "sample", "--ctx-size", "2048", "--threads", "1"], spec.Args);
+    }
+
+    [Fact]
     public async Task Gguf_OnLocalShimlet_FollowsConfiguredShimletDefaults_AndOtherShimletsKeepTheFormatDefault()
     {
         await using var h = await LlmHarness.StartAsync(new Dictionary<string, string?> { ["Runtimes:ShimletDefaults:local:gguf"] = "llama-cpp" });
