@@ -190,6 +190,55 @@ public sealed partial class DockerShimlet : IShimlet
         }
     }
 
+    /// <summary>
+    /// Each running container's CPU time and memory in use (Docker's one-shot stats: <c>cpu_stats.cpu_usage.total_usage</c>,
+    /// and <c>memory_stats.usage</c> less the reclaimable <c>inactive_file</c> cache, as <c>docker stats</c> shows it).
+    /// A container whose stats cannot be read is left out.
+    /// </summary>
+    public async Task<IReadOnlyList<ReplicaResourceUsage>> GetResourceUsageAsync(ServiceTarget target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var usage = new List<ReplicaResourceUsage>();
+        var containers = await ListAsync(target.ServiceId, cancellationToken).ConfigureAwait(false);
+        foreach (var container in containers.Where(c => c.State == "running").OrderBy(ReplicaIndex))
+        {
+            ContainerStatsResponse? stats = null;
+            try
+            {
+                await _docker.Containers.GetContainerStatsAsync(container.ID, new ContainerStatsParameters { Stream = false, OneShot = true },
+                    new LatestStats(s => stats = s), cancellationToken).ConfigureAwait(false);
+            }
+            catch (DockerApiException e)
+            {
+                _logger.LogDebug(e, "Stats of container {Container} could not be read", container.ID);
+                continue;
+            }
+
+            if (stats is null)
+            {
+                continue;
+            }
+
+            double? cpu = stats.CPUStats?.CPUUsage is { TotalUsage: > 0 } cpuUsage ? cpuUsage.TotalUsage / 1e9 : null;
+            long? memory = null;
+            if (stats.MemoryStats is { Usage: > 0 } memoryStats)
+            {
+                ulong inactive = memoryStats.Stats is { } detail && detail.TryGetValue("inactive_file", out var cache) ? cache : 0;
+                memory = (long)(memoryStats.Usage > inactive ? memoryStats.Usage - inactive : memoryStats.Usage);
+            }
+
+            usage.Add(new ReplicaResourceUsage(ReplicaIndex(container).ToString(CultureInfo.InvariantCulture), cpu, memory));
+        }
+
+        return usage;
+    }
+
+    /// <summary>Keeps the stats report synchronously (<see cref="Progress{T}"/> would post it to the thread pool, after the call returns).</summary>
+    private sealed class LatestStats(Action<ContainerStatsResponse> keep) : IProgress<ContainerStatsResponse>
+    {
+        public void Report(ContainerStatsResponse value) => keep(value);
+    }
+
     /// <inheritdoc />
     public async Task<IReadOnlyList<string>> GetLogsAsync(ServiceTarget target, int tailLines, CancellationToken cancellationToken)
     {

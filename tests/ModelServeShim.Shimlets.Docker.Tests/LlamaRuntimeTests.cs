@@ -94,6 +94,9 @@ public sealed class LlamaRuntimeTests(DockerHarness docker) : IClassFixture<Dock
         Assert.Equal(2, two.ReplicaEndpoints.Count);
         await AssertCompletesAsync(new Uri($"http://127.0.0.1:{port + 1}"));
         var before = (await docker.ContainersAsync(id)).Select(c => c.ID).Order().ToList();
+        var usage = await Shimlet.GetResourceUsageAsync(new ServiceTarget(id), CancellationToken.None);
+        Assert.Equal(["0", "1"], usage.Select(u => u.Replica));
+        Assert.All(usage, u => Assert.True(u is { CpuSeconds: > 0, ResidentBytes: > 1_000_000 }, $"{u}")); // each container runs a loaded model
 
         // A control plane that restarted has a new shimlet with no memory: it finds the containers by label and
         // applying the same spec keeps them.
