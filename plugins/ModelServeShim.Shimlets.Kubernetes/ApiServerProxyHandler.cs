@@ -49,13 +49,14 @@ internal sealed class ApiServerProxyHandler(k8s.Kubernetes client, string ns, st
             }
 
             response.Dispose();
+            var verb = RbacVerb(request.Method);
             var exception = StepException.NonRetryable(KubernetesErrorTypes.Forbidden,
                 $"The Kubernetes API server refused to proxy to service {ns}/{service}: {(int)status.Code.GetValueOrDefault((int)response.StatusCode)} {status.Message} "
-                + $"Reaching a runtime from outside the cluster needs the RBAC permission 'get' on 'services/proxy' in namespace {ns} "
+                + $"Reaching a runtime from outside the cluster needs the RBAC permission '{verb}' on 'services/proxy' in namespace {ns} "
                 + $"(see the RBAC table in docs/shimlets/kubernetes.md), or set {KubernetesShimletOptions.SectionName}:RuntimeAccess=Direct "
                 + "when the control plane can reach the service's endpoint itself.");
             exception.Details["statusCode"] = (int)response.StatusCode;
-            exception.Details["permission"] = "services/proxy: get";
+            exception.Details["permission"] = $"services/proxy: {verb}";
             exception.Details["namespace"] = ns;
             exception.Details["service"] = service;
             throw exception;
@@ -63,6 +64,20 @@ internal sealed class ApiServerProxyHandler(k8s.Kubernetes client, string ns, st
 
         return response;
     }
+
+    /// <summary>
+    /// The RBAC verb the API server checks for a proxied request of this method: reads (the health check) need <c>get</c>,
+    /// the gateway's POSTs <c>create</c>.
+    /// </summary>
+    internal static string RbacVerb(HttpMethod method) => method.Method switch
+    {
+        "GET" or "HEAD" or "OPTIONS" => "get",
+        "POST" => "create",
+        "PUT" => "update",
+        "PATCH" => "patch",
+        "DELETE" => "delete",
+        _ => method.Method.ToLowerInvariant(),
+    };
 
     /// <summary>The API server's own <c>Status</c> answer, or null when the body is the runtime's (or not JSON).</summary>
     private static async Task<V1Status?> ReadApiStatusAsync(HttpResponseMessage response, CancellationToken cancellationToken)

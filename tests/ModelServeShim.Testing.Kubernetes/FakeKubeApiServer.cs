@@ -56,6 +56,9 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     /// <summary>Where the service proxy forwards requests for a service (by namespace and name): a real listener of the test.</summary>
     public ConcurrentDictionary<(string Namespace, string Service), Uri> ProxyBackends { get; } = new();
 
+    /// <summary>The verbs on <c>services/proxy</c> the caller holds (the Role of docs/shimlets/kubernetes.md: get, create); a request needing another is answered 403.</summary>
+    public HashSet<string> ServiceProxyVerbs { get; } = new(StringComparer.Ordinal) { "get", "create" };
+
     /// <summary>When set, the caller lacks <c>get</c> on <c>services/proxy</c>: every proxy request is answered 403.</summary>
     public bool DenyServiceProxy { get; set; }
 
@@ -410,7 +413,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// GET <c>/api/v1/namespaces/{ns}/services/{name}[:{port}]/proxy/{path}</c>, as the API server answers it: 403
+    /// <c>/api/v1/namespaces/{ns}/services/{name}[:{port}]/proxy/{path}</c> (any method), as the API server answers it: 403
     /// without the permission, 404 for a missing service or port, 503 "no endpoints available" while no pod of the
     /// service is ready, else the backend's answer (status, content type and body).
     /// </summary>
@@ -418,18 +421,14 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     {
         var colon = nameAndPort.IndexOf(':', StringComparison.Ordinal);
         var (name, port) = colon < 0 ? (nameAndPort, null) : (nameAndPort[..colon], nameAndPort[(colon + 1)..]);
-        if (DenyServiceProxy)
+        // The API server authorizes a proxied request by the verb of its method: GET is get, POST is create, ….
+        var verb = context.Request.Method switch { "GET" or "HEAD" => "get", "POST" => "create", "PUT" => "update", "PATCH" => "patch", "DELETE" => "delete", var m => m.ToLowerInvariant() };
+        if (DenyServiceProxy || !ServiceProxyVerbs.Contains(verb))
         {
             var forbidden = FakeStatus.Create(403, "Forbidden",
-                $"services \"{name}\" is forbidden: User \"system:serviceaccount:default:model-serve-shim\" cannot get resource \"services/proxy\" in API group \"\" in the namespace \"{ns}\"");
+                $"services \"{name}\" is forbidden: User \"system:serviceaccount:default:model-serve-shim\" cannot {verb} resource \"services/proxy\" in API group \"\" in the namespace \"{ns}\"");
             forbidden["details"] = new JsonObject { ["name"] = name, ["kind"] = "services" };
             await WriteJsonAsync(context, 403, forbidden);
-            return;
-        }
-
-        if (context.Request.Method != "GET")
-        {
-            await WriteJsonAsync(context, 405, FakeStatus.Create(405, "MethodNotAllowed", $"the fake proxies GET only, not {context.Request.Method}"));
             return;
         }
 
@@ -465,7 +464,19 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
             return;
         }
 
-        using var answer = await _proxyClient.GetAsync(new Uri(backend, path + context.Request.QueryString), context.RequestAborted);
+        using var forward = new HttpRequestMessage(new HttpMethod(context.Request.Method), new Uri(backend, path + context.Request.QueryString));
+        if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            forward.Content = new ByteArrayContent(body.ToArray());
+            if (context.Request.ContentType is { } requestType)
+            {
+                forward.Content.Headers.TryAddWithoutValidation("Content-Type", requestType);
+            }
+        }
+
+        using var answer = await _proxyClient.SendAsync(forward, context.RequestAborted);
         context.Response.StatusCode = (int)answer.StatusCode;
         if (answer.Content.Headers.ContentType is { } contentType)
         {

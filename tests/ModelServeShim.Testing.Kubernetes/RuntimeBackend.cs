@@ -9,7 +9,7 @@ namespace ModelServeShim.Testing.Kubernetes;
 
 /// <summary>
 /// A real local HTTP listener standing in for a model runtime behind a Service: <c>/health</c> answers 200 and
-/// <c>/v1/models</c> lists <see cref="ServedModel"/>. The fake API server's service proxy forwards to it.
+/// <c>/v1/models</c> lists <see cref="ServedModel"/>; <c>POST /v1/chat/completions</c> answers a fixed completion with usage. The fake API server's service proxy forwards to it.
 /// </summary>
 public sealed class RuntimeBackend : IAsyncDisposable
 {
@@ -27,6 +27,9 @@ public sealed class RuntimeBackend : IAsyncDisposable
 
     /// <summary>Paths requested, in order.</summary>
     public ConcurrentQueue<string> Requests { get; } = new();
+
+    /// <summary>The bodies of the chat completions it answered, in order.</summary>
+    public ConcurrentQueue<string> ChatRequests { get; } = new();
 
     public static async Task<RuntimeBackend> StartAsync(string servedModel)
     {
@@ -60,6 +63,20 @@ public sealed class RuntimeBackend : IAsyncDisposable
                 context.Response.StatusCode = 200;
                 context.Response.ContentType = "application/json";
                 await context.Response.WriteAsync($$"""{"object":"list","data":[{"id":"{{ServedModel}}","object":"model"}]}""");
+                break;
+            case "/v1/chat/completions" when context.Request.Method == "POST":
+                using (var reader = new StreamReader(context.Request.Body))
+                {
+                    ChatRequests.Enqueue(await reader.ReadToEndAsync(context.RequestAborted));
+                }
+
+                context.Response.StatusCode = 200;
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync($$$"""
+                    {"id":"chatcmpl-1","object":"chat.completion","model":"{{{ServedModel}}}",
+                     "choices":[{"index":0,"message":{"role":"assistant","content":"hello from the pod"},"finish_reason":"stop"}],
+                     "usage":{"prompt_tokens":5,"completion_tokens":4,"total_tokens":9}}
+                    """);
                 break;
             default:
                 context.Response.StatusCode = 404;

@@ -1,3 +1,4 @@
+using ModelServeShim.Abstractions.Activities;
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -171,6 +172,17 @@ public sealed class GatewayForwarder(
             }
 
             var exception = context.GetForwarderErrorFeature()?.Exception;
+            if ((exception as StepException ?? exception?.InnerException as StepException) is { Retryable: false } refused && !context.Response.HasStarted)
+            {
+                // The route itself refused (the shimlet's invoker said so: a missing permission, …): every replica would say the
+                // same, and the caller needs the reason, not "unreachable".
+                logger.LogWarning("Gateway {Api}: the route to service {Service} ({Route}) refused the request: {ErrorType} {Message}",
+                    forward.Api, route.ServiceId, replica.Access.Route, refused.ErrorType, refused.Message);
+                context.Response.Clear();
+                return forward.Fail(StatusCodes.Status502BadGateway, OpenAiErrors.Types.Server, OpenAiErrors.Codes.RuntimeRouteRefused, null,
+                    $"The control plane cannot reach model '{route.ModelName}': {refused.Message}");
+            }
+
             var down = error == ForwarderError.RequestTimedOut || (error == ForwarderError.Request && IsConnectFailure(exception));
             if (down)
             {

@@ -51,6 +51,9 @@ public static class OpenAiErrors
         /// <summary>No replica of the service answered.</summary>
         public const string RuntimeUnreachable = "runtime_unreachable";
 
+        /// <summary>The way to the runtime refused the request for a reason retrying cannot fix (e.g. a missing RBAC permission on the API server's service proxy).</summary>
+        public const string RuntimeRouteRefused = "runtime_route_refused";
+
         /// <summary>The body is larger than <see cref="GatewayOptions.MaxRequestBodyBytes"/>.</summary>
         public const string RequestTooLarge = "request_too_large";
 

@@ -69,6 +69,33 @@ public sealed class KubernetesQuickStartTests(KubernetesEndToEndFactory factory)
         Assert.Contains(await JournalAsync(serviceId), m => m.StartsWith($"Probing {serviceId} via {KubernetesShimlet.ApiServerProxyRoute}", StringComparison.Ordinal));
         Assert.Equal(["Succeeded", "Succeeded", "Succeeded", "Succeeded"], await StepStatusesAsync(serviceId));
 
+        // A client of the OpenAI-compatible gateway reaches the pod the same way: through the API server's service proxy
+        // (a POST, so RBAC's 'create' on services/proxy), with the model's name as the only address it needs.
+        var chat = await _client.PostAsync("/v1/chat/completions", ApiClient.Json(
+            """{"model": "llama-3-8b", "messages": [{"role": "user", "content": "hi"}]}""")).ExpectAsync(HttpStatusCode.OK);
+        var answer = await chat.ReadJsonAsync();
+        Assert.Equal("hello from the pod", (string?)answer["choices"]![0]!["message"]!["content"]);
+        Assert.Equal(9, (int)answer["usage"]!["total_tokens"]!);
+        Assert.Equal("hi", (string?)JsonNode.Parse(Assert.Single(runtime.ChatRequests))!["messages"]![0]!["content"]);
+        Assert.Contains(Server.Requests, r => r.StartsWith($"POST /api/v1/namespaces/{Namespace}/services/{name}:http/proxy/v1/chat/completions", StringComparison.Ordinal));
+
+        // Without 'create' on services/proxy the gateway's POST is refused by the API server, and the answer says why.
+        Server.ServiceProxyVerbs.Remove("create");
+        try
+        {
+            var refused = await _client.PostAsync("/v1/chat/completions", ApiClient.Json(
+                """{"model": "llama-3-8b", "messages": [{"role": "user", "content": "hi"}]}"""));
+            Assert.Equal(HttpStatusCode.BadGateway, refused.StatusCode);
+            var error = (await refused.ReadJsonAsync())["error"]!;
+            Assert.Equal("runtime_route_refused", (string?)error["code"]);
+            Assert.Contains("'create' on 'services/proxy'", (string)error["message"]!, StringComparison.Ordinal);
+            Assert.Single(runtime.ChatRequests);
+        }
+        finally
+        {
+            Server.ServiceProxyVerbs.Add("create");
+        }
+
         // Scale to 2: the Deployment asks for 2, both pods turn ready, the service stays Running.
         await _client.PostAsync($"{ModServClient.Base}/{serviceId}/scale", ApiClient.Json("""{"replicaCount": 2}""")).ExpectAsync(HttpStatusCode.OK);
         await Poll.UntilAsync(
