@@ -48,19 +48,15 @@ public sealed record DeployRequest
     public bool? VerifyChecksums { get; init; }
 
     /// <summary>
-    /// The optional top-level fields this request sets, by the pipeline input that takes each. A pipeline that does
-    /// not declare the input cannot honour the field, so the request is refused rather than the field ignored.
+    /// The optional top-level fields this request sets, by their JSON names, which are the names of the pipeline inputs
+    /// that take them. Derived from the request's own serialization, so a field added to the request is covered
+    /// without a list to keep in step. A pipeline that does not declare the input cannot honour the field, so the
+    /// request is refused rather than the field ignored.
     /// </summary>
-    public IEnumerable<string> OptionalFieldsSet()
-    {
-        if (ReplicaCount is not null) yield return "replicaCount";
-        if (Runtime is not null) yield return "runtime";
-        if (Namespace is not null) yield return "namespace";
-        if (Labels is not null) yield return "labels";
-        if (DryRun is not null) yield return "dryRun";
-        if (Quantization is not null) yield return "quantization";
-        if (VerifyChecksums is not null) yield return "verifyChecksums";
-    }
+    public IEnumerable<string> OptionalFieldsSet() =>
+        JsonSerializer.SerializeToNode(this, DeployRequestValidator.JsonWithoutNulls)!.AsObject()
+            .Select(p => p.Key)
+            .Except(DeployRequestValidator.FieldsEveryPipelineTakes, StringComparer.Ordinal);
 }
 
 /// <summary>The <c>quantization</c> field of a deploy request.</summary>
@@ -111,6 +107,12 @@ public static partial class DeployRequestValidator
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         MaxDepth = 16,
     };
+
+    /// <summary><see cref="Json"/>, leaving out members that are null (what a request did not send).</summary>
+    public static readonly JsonSerializerOptions JsonWithoutNulls = new(Json) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    /// <summary>The request fields every pipeline takes, or that choose the pipeline and shimlet rather than feed them.</summary>
+    internal static readonly string[] FieldsEveryPipelineTakes = ["modelName", "modelFile", "resourceRequirements", "shimlet", "pipeline"];
 
     /// <summary>The longest context a request may ask for (tokens).</summary>
     public const int MaxContextLength = 10_000_000;
@@ -301,8 +303,7 @@ public static partial class DeployRequestValidator
             ["dryRun"] = r.DryRun ?? false,
             ["verifyChecksums"] = r.VerifyChecksums ?? false,
             ["quantization"] = r.Quantization is null ? null : JsonSerializer.SerializeToNode(
-                r.Quantization with { Type = r.Quantization.Type?.ToUpperInvariant() },
-                new JsonSerializerOptions(Json) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull }),
+                r.Quantization with { Type = r.Quantization.Type?.ToUpperInvariant() }, JsonWithoutNulls),
         };
         var input = new JsonObject();
         foreach (var name in declared)
