@@ -56,7 +56,7 @@ public sealed partial class KubernetesShimlet
         try
         {
             ShimletStatus? last = null;
-            var failures = 0;
+            var retry = ReconnectBackoff();
             var first = true;
             while (first || await changes.Reader.WaitToReadAsync(cancellationToken))
             {
@@ -67,8 +67,7 @@ public sealed partial class KubernetesShimlet
                 {
                     // A transient API failure: try again after a backoff even if no event arrives meanwhile; a server that
                     // throttles (429 Retry-After) is given the time it asks for, up to the longest reconnect delay.
-                    failures++;
-                    var delay = Backoff(failures);
+                    var delay = retry.Next();
                     if (retryAfter > delay)
                     {
                         delay = retryAfter.Value < _options.WatchReconnectMaxDelay ? retryAfter.Value : _options.WatchReconnectMaxDelay;
@@ -79,7 +78,7 @@ public sealed partial class KubernetesShimlet
                     continue;
                 }
 
-                failures = 0;
+                retry.Reset();
                 if (status != last)
                 {
                     last = status;
@@ -124,6 +123,7 @@ public sealed partial class KubernetesShimlet
     {
         string? version = null;
         var failures = 0;
+        var reconnect = ReconnectBackoff();
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -141,6 +141,7 @@ public sealed partial class KubernetesShimlet
                 await foreach (var (type, item) in events)
                 {
                     failures = 0;
+                    reconnect.Reset();
                     if (item?.Metadata?.ResourceVersion is { Length: > 0 } itemVersion)
                     {
                         version = itemVersion;
@@ -173,7 +174,7 @@ public sealed partial class KubernetesShimlet
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 failures++;
-                var delay = Backoff(failures);
+                var delay = reconnect.Next();
                 logger.LogWarning(e, "Watch of {Resource} in {Namespace} failed (attempt {Attempt}); reconnecting in {Delay}", resource, ns, failures, delay);
                 try
                 {
@@ -209,11 +210,6 @@ public sealed partial class KubernetesShimlet
         return version;
     }
 
-    private TimeSpan Backoff(int failures)
-    {
-        var initial = _options.WatchReconnectInitialDelay;
-        var factor = Math.Pow(2, Math.Min(failures - 1, 16));
-        var delay = TimeSpan.FromTicks((long)Math.Min(initial.Ticks * factor, _options.WatchReconnectMaxDelay.Ticks));
-        return delay;
-    }
+    /// <summary>The reconnect and retry delays: <see cref="KubernetesShimletOptions.WatchReconnectInitialDelay"/>, doubling up to <see cref="KubernetesShimletOptions.WatchReconnectMaxDelay"/>.</summary>
+    private ProbeBackoff ReconnectBackoff() => new(_options.WatchReconnectInitialDelay, _options.WatchReconnectMaxDelay);
 }

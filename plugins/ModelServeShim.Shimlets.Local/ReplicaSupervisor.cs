@@ -53,6 +53,7 @@ internal sealed class ReplicaSupervisor : IAsyncDisposable
     private readonly Action _readinessChanged;
     private readonly Func<int, CancellationToken, Task<bool>> _probe;
     private readonly ProbeBackoff _readinessBackoff;
+    private readonly ProbeBackoff _restartBackoff;
     private readonly CancellationTokenSource _stopLoop = new();
 
     private ReplicaProcess? _process;
@@ -88,6 +89,7 @@ internal sealed class ReplicaSupervisor : IAsyncDisposable
         _probe = probe;
         _readinessChanged = readinessChanged;
         _readinessBackoff = new ProbeBackoff(options.ReadinessProbeInitialInterval, options.ReadinessProbeMaxInterval, options.ReadinessProbeBackoffMultiplier);
+        _restartBackoff = new ProbeBackoff(options.RestartInitialDelay, options.RestartMaxDelay, options.RestartBackoffMultiplier);
         Log = new ReplicaLog(plan.LogPath(index), options, nextLogSequence);
     }
 
@@ -407,17 +409,10 @@ internal sealed class ReplicaSupervisor : IAsyncDisposable
             return;
         }
 
-        var delay = Backoff(_crashes.Count);
+        var delay = _restartBackoff.Wait(_crashes.Count);
         _nextStartAt = now + delay;
         _state = ReplicaState.BackingOff;
         _logger.LogInformation("Replica {Index} of {ServiceId} exited (code {ExitCode}); restarting in {Delay}", Index, _serviceId, _lastExitCode, delay);
-    }
-
-    private TimeSpan Backoff(int crashes)
-    {
-        var factor = Math.Pow(_options.RestartBackoffMultiplier, crashes - 1);
-        var ticks = _options.RestartInitialDelay.Ticks * factor;
-        return ticks >= _options.RestartMaxDelay.Ticks ? _options.RestartMaxDelay : TimeSpan.FromTicks((long)ticks);
     }
 
     /// <summary>Starts the process. Caller holds the lock.</summary>

@@ -31,8 +31,19 @@ public sealed class ReadinessBackoffTests
         Assert.Equal(TimeSpan.FromMilliseconds(150), backoff.Next());
     }
 
+    [Fact]
+    public void ProbeBackoff_Wait_IsTheNthWaitOfNext_AndZeroNeverWaits()
+    {
+        var counted = new ProbeBackoff(TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(2), multiplier: 3);
+        var stepped = new ProbeBackoff(TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(2), multiplier: 3);
+
+        Assert.Equal(Enumerable.Range(1, 5).Select(_ => stepped.Next()), Enumerable.Range(1, 5).Select(counted.Wait));
+        Assert.Equal([300, 900, 2000], Enumerable.Range(1, 3).Select(n => counted.Wait(n).TotalMilliseconds));
+        Assert.Equal(TimeSpan.Zero, new ProbeBackoff(TimeSpan.Zero, TimeSpan.FromSeconds(1)).Next());
+    }
+
     [Theory]
-    [InlineData(0, 100, 2)]
+    [InlineData(-1, 100, 2)]
     [InlineData(100, 50, 2)]
     [InlineData(50, 100, 0.5)]
     public void ProbeBackoff_BadSchedule_Throws(int initialMs, int maxMs, double multiplier)

@@ -24,7 +24,7 @@ public interface IShimlet
     /// <see cref="GetStatusAsync"/> on a <see cref="ProbeBackoff"/> schedule: <see cref="DefaultWatchInitialInterval"/>
     /// after a read that changed the phase, reason or replica counts, doubling up to <see cref="DefaultWatchMaxInterval"/>
     /// while nothing changes, so a change soon after a deploy is seen within tens of milliseconds without a fast poll
-    /// forever (<see cref="ShimletWatch.ReadOnBackoffAsync"/>). Environments with change notifications (Kubernetes
+    /// forever (<see cref="ShimletWatch.ReadOnBackoffAsync(IShimlet, ServiceTarget, TimeProvider, ProbeBackoff, CancellationToken)"/>). Environments with change notifications (Kubernetes
     /// watches, the local shimlet's supervisors) override it; others may override it to choose their own schedule.
     /// </summary>
     IAsyncEnumerable<ShimletStatus> WatchStatusAsync(

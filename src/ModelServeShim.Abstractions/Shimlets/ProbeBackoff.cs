@@ -1,18 +1,20 @@
 namespace ModelServeShim.Abstractions.Shimlets;
 
 /// <summary>
-/// The waits between readiness probes or status reads: <see cref="InitialInterval"/> first, then each wait
-/// <see cref="Multiplier"/> times the previous one, capped at <see cref="MaxInterval"/>. <see cref="Reset"/> starts
-/// over (a new process, a changed status). Only arithmetic: the caller waits, with its own <see cref="TimeProvider"/>.
+/// The waits between readiness probes, status reads, reconnects or restarts: <see cref="InitialInterval"/> first, then
+/// each wait <see cref="Multiplier"/> times the previous one, capped at <see cref="MaxInterval"/>. <see cref="Reset"/>
+/// starts over (a new process, a changed status, a call that succeeded). Only arithmetic: the caller waits, with its own
+/// <see cref="TimeProvider"/>.
 /// </summary>
 public sealed class ProbeBackoff
 {
-    private TimeSpan _next;
+    private int _waits;
 
-    /// <exception cref="ArgumentOutOfRangeException">An interval is not positive, the maximum is below the initial interval, or the multiplier is below 1.</exception>
+    /// <summary>Creates the schedule. A zero <paramref name="initialInterval"/> never waits (retry at once).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An interval is negative, the maximum is below the initial interval, or the multiplier is below 1.</exception>
     public ProbeBackoff(TimeSpan initialInterval, TimeSpan maxInterval, double multiplier = 2)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(initialInterval, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(initialInterval, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxInterval, initialInterval);
         if (!(multiplier >= 1) || double.IsInfinity(multiplier))
         {
@@ -22,7 +24,6 @@ public sealed class ProbeBackoff
         InitialInterval = initialInterval;
         MaxInterval = maxInterval;
         Multiplier = multiplier;
-        _next = initialInterval;
     }
 
     /// <summary>The first wait, and the wait after <see cref="Reset"/>.</summary>
@@ -37,12 +38,26 @@ public sealed class ProbeBackoff
     /// <summary>The wait before the next probe; advances the schedule.</summary>
     public TimeSpan Next()
     {
-        var wait = _next;
-        double grown = wait.Ticks * Multiplier;
-        _next = grown >= MaxInterval.Ticks ? MaxInterval : TimeSpan.FromTicks((long)grown);
-        return wait;
+        if (_waits < int.MaxValue)
+        {
+            _waits++;
+        }
+
+        return Wait(_waits);
     }
 
     /// <summary>Starts the schedule over at <see cref="InitialInterval"/>.</summary>
-    public void Reset() => _next = InitialInterval;
+    public void Reset() => _waits = 0;
+
+    /// <summary>
+    /// The <paramref name="n"/>-th wait after a reset (1: <see cref="InitialInterval"/>), without advancing: for a caller
+    /// that counts failures itself (crashes within a window).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is below 1.</exception>
+    public TimeSpan Wait(int n)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
+        double ticks = InitialInterval.Ticks * Math.Pow(Multiplier, n - 1);
+        return ticks >= MaxInterval.Ticks ? MaxInterval : TimeSpan.FromTicks((long)ticks);
+    }
 }

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 
 namespace ModelServeShim.Abstractions.Shimlets;
 
-/// <summary>A status watch for environments without change notifications: reads on a <see cref="ProbeBackoff"/> schedule.</summary>
+/// <summary>A status watch that reads the status on a <see cref="ProbeBackoff"/> schedule, and sooner when told that it may have changed.</summary>
 public static class ShimletWatch
 {
     /// <summary>
@@ -10,19 +10,37 @@ public static class ShimletWatch
     /// read whose state (<see cref="ShimletStatus.SameState"/>) differs from the previous one starts the schedule over, so
     /// reads are frequent around changes (a deploy) and sparse while nothing happens.
     /// </summary>
+    public static IAsyncEnumerable<ShimletStatus> ReadOnBackoffAsync(
+        IShimlet shimlet,
+        ServiceTarget target,
+        TimeProvider timeProvider,
+        ProbeBackoff backoff,
+        CancellationToken cancellationToken) =>
+        ReadOnBackoffAsync(shimlet, target, timeProvider, backoff, changed: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ReadOnBackoffAsync(IShimlet, ServiceTarget, TimeProvider, ProbeBackoff, CancellationToken)"/>, and a
+    /// wait also ends when the task <paramref name="changed"/> returns completes: for an environment that learns of some
+    /// changes itself (a process exited, a replica became ready). <paramref name="changed"/> is called before each read,
+    /// so a change during the read ends the next wait.
+    /// </summary>
     public static async IAsyncEnumerable<ShimletStatus> ReadOnBackoffAsync(
         IShimlet shimlet,
         ServiceTarget target,
         TimeProvider timeProvider,
         ProbeBackoff backoff,
+        Func<Task>? changed,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(shimlet);
+        ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(backoff);
         ShimletStatus? last = null;
-        while (!cancellationToken.IsCancellationRequested)
+        while (true)
         {
+            cancellationToken.ThrowIfCancellationRequested();
+            var signal = changed?.Invoke();
             var status = await shimlet.GetStatusAsync(target, cancellationToken).ConfigureAwait(false);
             if (!ShimletStatus.SameState(status, last))
             {
@@ -31,7 +49,15 @@ public static class ShimletWatch
 
             last = status;
             yield return status;
-            await Task.Delay(backoff.Next(), timeProvider, cancellationToken).ConfigureAwait(false);
+            if (signal is null)
+            {
+                await Task.Delay(backoff.Next(), timeProvider, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            await Task.WhenAny(Task.Delay(backoff.Next(), timeProvider, wait.Token), signal).ConfigureAwait(false);
+            await wait.CancelAsync().ConfigureAwait(false);
         }
     }
 }
