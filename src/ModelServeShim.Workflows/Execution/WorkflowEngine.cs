@@ -90,7 +90,7 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(request);
         var workflow = await _definitions.GetCompiledAsync(request.DefinitionId, request.Version, cancellationToken)
             ?? throw new DefinitionNotFoundException(request.DefinitionId, request.Version);
-        var input = BindInput(workflow.Definition, request.Input ?? []);
+        var input = WorkflowInputs.Bind(workflow.Definition, request.Input ?? []);
         var now = _time.GetUtcNow();
         var record = new InstanceRecord
         {
@@ -457,45 +457,6 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
 
     private static string CancelMessage(InstanceRun run) =>
         run.CancelRequest is { } c ? $"{c.Reason} (by {c.By})" : "cancelled";
-
-    private static JsonObject BindInput(WorkflowDefinition definition, JsonObject input)
-    {
-        var errors = new List<ValidationError>();
-        var bound = new JsonObject();
-        foreach (var (name, _) in input)
-        {
-            if (!definition.Inputs.Any(i => i.Name == name))
-            {
-                var declared = definition.Inputs.Count == 0 ? "it declares no inputs" : $"declared: {string.Join(", ", definition.Inputs.Select(i => i.Name))}";
-                errors.Add(new($"$.input.{name}", $"'{definition.DefinitionId}' has no input '{name}' ({declared})."));
-            }
-        }
-
-        foreach (var declared in definition.Inputs)
-        {
-            input.TryGetPropertyValue(declared.Name, out var value);
-            value ??= declared.Default?.DeepClone();
-            if (value is null)
-            {
-                if (declared.Required)
-                {
-                    errors.Add(new($"$.input.{declared.Name}", $"Input '{declared.Name}' ({declared.Type}) is required."));
-                }
-
-                continue;
-            }
-
-            if (InputTypes.CheckLiteral(declared.Type, null, value) is { } problem)
-            {
-                errors.Add(new($"$.input.{declared.Name}", $"Input '{declared.Name}' has the wrong type: {problem}."));
-                continue;
-            }
-
-            bound[declared.Name] = value.DeepClone();
-        }
-
-        return errors.Count > 0 ? throw new InputInvalidException(errors) : bound;
-    }
 }
 
 /// <summary>No such definition (or version).</summary>
@@ -507,9 +468,12 @@ public sealed class DefinitionNotFoundException(string definitionId, int? versio
 }
 
 /// <summary>A start request's input does not match the definition's declared inputs.</summary>
-public sealed class InputInvalidException(IReadOnlyList<ValidationError> errors)
-    : Exception(string.Join("; ", errors.Select(e => $"{e.Path}: {e.Message}")))
+public sealed class InputInvalidException(IReadOnlyList<InputError> inputs)
+    : Exception(string.Join("; ", inputs.Select(e => $"{e.Path}: {e.Message}")))
 {
-    /// <summary>The errors.</summary>
-    public IReadOnlyList<ValidationError> Errors { get; } = errors;
+    /// <summary>The errors, by input name: for a caller that built the input from its own request (the control plane).</summary>
+    public IReadOnlyList<InputError> Inputs { get; } = inputs;
+
+    /// <summary>The errors at their paths in a start request's body (<c>$.input.&lt;name&gt;</c>).</summary>
+    public IReadOnlyList<ValidationError> Errors { get; } = [.. inputs.Select(e => new ValidationError(e.Path, e.Message))];
 }

@@ -39,6 +39,7 @@ public static class ControlPlaneExtensions
         services.AddSingleton<PipelineFactsReader>();
         services.AddSingleton<ServiceStore>();
         services.AddSingleton<ServiceOperations>();
+        services.AddSingleton<DeployValidation>();
         services.AddSingleton<ServiceCommands>();
         services.AddSingleton<PipelineProjection>();
         services.AddHostedService<ControlPlaneMigrator>();

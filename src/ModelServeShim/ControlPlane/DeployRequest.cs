@@ -317,18 +317,12 @@ public static partial class DeployRequestValidator
         return input;
     }
 
-    /// <summary>
-    /// The request field a pipeline input path names: the pipeline's input is built from the request's own fields, so
-    /// <c>$.input.resourceRequirements.cpu</c> is <c>resourceRequirements.cpu</c>, in the vocabulary of every other field error.
-    /// </summary>
-    public static string RequestField(string inputPath)
-    {
-        ArgumentNullException.ThrowIfNull(inputPath);
-        const string Input = "$.input";
-        return inputPath == Input ? "$"
-            : inputPath.StartsWith(Input + ".", StringComparison.Ordinal) ? inputPath[(Input.Length + 1)..]
-            : inputPath;
-    }
+    /// <summary>Whether <paramref name="name"/> is a top-level field of the deploy request (its JSON name).</summary>
+    public static bool IsField(string name) => RequestFields.Contains(name);
+
+    /// <summary>The request's top-level JSON names, from its own serialization (an empty request writes each as null).</summary>
+    private static readonly HashSet<string> RequestFields =
+        [.. JsonSerializer.SerializeToNode(new DeployRequest(), Json)!.AsObject().Select(p => p.Key)];
 
     private static void CheckQuantity(string? value, string field, string example, List<FieldError> errors)
     {

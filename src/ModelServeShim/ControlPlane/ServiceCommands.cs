@@ -1,12 +1,6 @@
-using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using ModelServeShim.Abstractions.Shimlets;
-using ModelServeShim.Hosting;
-using ModelServeShim.Models;
-using ModelServeShim.Models.Memory;
 using ModelServeShim.Workflows.Execution;
-using ModelServeShim.Workflows.Persistence;
 
 namespace ModelServeShim.ControlPlane;
 
@@ -24,63 +18,27 @@ public sealed class ServiceCommands(
     IDbContextFactory<ControlPlaneDbContext> db,
     ServiceStore store,
     ServiceOperations operations,
+    DeployValidation validation,
     WorkflowEngine engine,
     Workflows.Definitions.DefinitionStore definitions,
-    IShimletProvider shimlets,
-    AcceleratorCatalog catalog,
-    ModelPathResolver modelPaths,
     IOptions<ControlPlaneOptions> options,
-    IOptions<ShimOptions> shim,
     ShimMetrics metrics,
     EventBroadcaster broadcaster,
     TimeProvider time)
 {
-    /// <summary>Validates and stores a service, starts its pipeline, and returns at once.</summary>
+    /// <summary>Validates (<see cref="DeployValidation"/>) and stores a service, starts its pipeline, and returns at once.</summary>
     /// <returns>The service and its steps; Invalid when a field is, Conflict when a live service already has the model name.</returns>
     public async Task<ServiceCommandResult<DeployResult>> DeployAsync(DeployRequest request, string @operator, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var errors = DeployRequestValidator.Validate(request, catalog, options.Value);
-        if (!string.IsNullOrWhiteSpace(request.ModelFile) && !errors.Exists(e => e.Field == "modelFile")
-            && !modelPaths.TryResolve(request.ModelFile, out _, out var pathError, mustExist: false))
+        var validated = await validation.ValidateAsync(request, cancellationToken);
+        if (validated.Error is { } invalid)
         {
-            // Confinement is checked here as well as in model-validation: a path outside the roots never becomes a service.
-            errors.Add(new("modelFile", $"{pathError!.Message} (Setting: Models:Roots.)"));
+            return invalid;
         }
 
-        var shimletName = request.Shimlet ?? shim.Value.Shimlet;
-        var pipelineName = request.Pipeline ?? shim.Value.Pipeline;
-        if (errors.Count == 0 && shimlets.Find(shimletName) is null)
-        {
-            errors.Add(new("shimlet", $"Unknown shimlet '{shimletName}'. Available: {string.Join(", ", shimlets.Names)}."));
-        }
-
-        if (errors.Count == 0 && (pipelineName == options.Value.UndeployPipeline || pipelineName == options.Value.ScalePipeline))
-        {
-            errors.Add(new("pipeline", $"'{pipelineName}' is a lifecycle pipeline (it scales or undeploys a service), not a deploy pipeline. Choose a deploy pipeline such as opensourcellm."));
-        }
-
-        var pipeline = errors.Count == 0 ? await definitions.GetCompiledAsync(pipelineName, null, cancellationToken) : null;
-        if (errors.Count == 0 && pipeline is null)
-        {
-            var known = (await definitions.ListLatestAsync(cancellationToken)).Select(d => d.DefinitionId);
-            errors.Add(new("pipeline", $"Unknown pipeline '{pipelineName}'. Available: {string.Join(", ", known)}."));
-        }
-
-        if (pipeline is not null)
-        {
-            var declared = pipeline.Definition.Inputs.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
-            foreach (var field in request.OptionalFieldsSet().Where(f => !declared.Contains(f)))
-            {
-                errors.Add(new(field, $"Pipeline '{pipelineName}' does not take '{field}' (its inputs: {string.Join(", ", declared.Order(StringComparer.Ordinal))}). Remove the field, or choose a pipeline that declares it{(field == "quantization" ? " (quant-llm)" : "")}."));
-            }
-        }
-
-        if (errors.Count > 0)
-        {
-            return ServiceCommandError.Invalid("The deploy request is invalid.", errors);
-        }
-
+        var (shimletName, pipeline) = validated.Value!;
+        var pipelineName = pipeline.DefinitionId;
         await using var context = await db.CreateDbContextAsync(cancellationToken);
         var live = await context.Services.AsNoTracking()
             .Where(s => s.ModelName == request.ModelName && s.State != ServiceState.Stopped && s.State != ServiceState.Failed)
@@ -100,7 +58,7 @@ public sealed class ServiceCommands(
             Id = id,
             ModelName = request.ModelName!,
             State = ServiceState.Initializing,
-            Desired = ServiceDesiredState.From(id, request, shimletName, pipelineName, pipeline!.Version, now, @operator),
+            Desired = ServiceDesiredState.From(id, request, shimletName, pipelineName, pipeline.Version, now, @operator),
             CreatedBy = @operator,
             CreatedAt = now,
             UpdatedAt = now,

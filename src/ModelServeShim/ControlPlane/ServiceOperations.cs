@@ -45,14 +45,17 @@ public sealed class ServiceOperations(
                 s.LastErrorType = "PipelineInputInvalid";
                 s.LastError = e.Message;
             }, cancellationToken);
-            return ServiceCommandError.Invalid("The deploy request is invalid.", [.. e.Errors.Select(x => new FieldError(DeployRequestValidator.RequestField(x.Path), x.Message))]);
+            return ServiceCommandError.Invalid("The deploy request is invalid.", [.. e.Inputs.Select(x => DeployValidation.PipelineInputError(pipeline, x))]);
         }
     }
 
     /// <summary>The input of any of the service's pipelines: every fact of its desired state the pipeline declares.</summary>
-    private static JsonObject PipelineInput(ServiceRecord service, CompiledWorkflow pipeline) =>
+    private static JsonObject PipelineInput(ServiceRecord service, CompiledWorkflow pipeline) => PipelineInput(service.Desired, service.ModelName, pipeline);
+
+    /// <summary>The input a pipeline gets from a desired state: every fact of it the pipeline declares, under the deploy request's field names.</summary>
+    internal static JsonObject PipelineInput(ServiceDesiredState desired, string modelName, CompiledWorkflow pipeline) =>
         DeployRequestValidator.ToPipelineInput(
-            service.Desired.ToRequest(service.ModelName), service.Id, service.Desired.Shimlet, pipeline.Definition.Inputs.Select(i => i.Name));
+            desired.ToRequest(modelName), desired.ServiceId, desired.Shimlet, pipeline.Definition.Inputs.Select(i => i.Name));
 
     /// <summary>Starts the undeploy pipeline, unless it already runs for the service.</summary>
     public async Task StartUndeployAsync(string serviceId, string? previousInstanceId, string @operator, CancellationToken cancellationToken)

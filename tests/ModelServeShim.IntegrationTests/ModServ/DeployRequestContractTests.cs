@@ -199,6 +199,39 @@ public sealed class DeployRequestContractTests(ModServFactory factory) : IClassF
     }
 
     [Fact]
+    public async Task Deploy_RequestThePipelinesInputsRefuse_Returns400NamingTheRequestsOwnFields_AndCreatesNothing()
+    {
+        // A deploy pipeline that needs a namespace and (oddly) takes the replica count as a string: the request becomes
+        // its input, so each input it refuses is the request field of the same name, refused before anything is stored.
+        (await _client.PostAsync("/api/v1/workflow-definitions", ApiClient.Json("""
+            { "definitionId": "needs-namespace",
+              "inputs": [
+                { "name": "serviceId", "type": "string", "required": true },
+                { "name": "modelName", "type": "string", "required": true },
+                { "name": "modelFile", "type": "string", "required": true },
+                { "name": "resourceRequirements", "type": "object", "required": true },
+                { "name": "shimlet", "type": "string", "required": true },
+                { "name": "replicaCount", "type": "string" },
+                { "name": "namespace", "type": "string", "required": true } ],
+              "root": { "activities": [ { "id": "say", "type": "ModelServeShim.Log", "inputs": { "message": "{{ input.modelName }}" } } ] } }
+            """))).EnsureSuccessStatusCode();
+        var body = ModServClient.Body("contract-inputs");
+        body["pipeline"] = "needs-namespace";
+        body["replicaCount"] = 2;
+        body.Remove("dryRun");
+
+        var envelope = await (await _client.PostAsync($"{ModServClient.Base}/deploy", ApiClient.Json(body.ToJsonString())).ExpectAsync(HttpStatusCode.BadRequest)).ReadJsonAsync();
+
+        Assert.Equal(400, (int)envelope["code"]!);
+        var errors = envelope["errors"]!.AsArray().ToDictionary(e => (string)e!["field"]!, e => (string)e!["message"]!);
+        Assert.Equal(["namespace", "replicaCount"], errors.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains("needs-namespace", errors["namespace"], StringComparison.Ordinal);
+        Assert.Contains("required", errors["namespace"], StringComparison.Ordinal);
+        Assert.Contains("wrong type", errors["replicaCount"], StringComparison.Ordinal);
+        Assert.Empty((await _client.GetDataAsync($"{ModServClient.Base}?model=contract-inputs")).AsArray());
+    }
+
+    [Fact]
     public async Task Deploy_QuantLlm_QuantizationFieldsReachTheQuantizationStep()
     {
         var body = ModServClient.Body("contract-q", dryRun: true);
