@@ -47,7 +47,11 @@ public sealed class WorkflowFileLoader(
 {
     private const long MaxFileBytes = 1024 * 1024;
     private readonly ConcurrentDictionary<string, WorkflowFileStatus> _status = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, CancellationTokenSource> _debounce = new(StringComparer.Ordinal);
+    private static readonly TimeSpan QuietPeriod = TimeSpan.FromMilliseconds(300);
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, CancellationTokenSource> _debounce = new(StringComparer.Ordinal);
+    private readonly Dictionary<CancellationTokenSource, Task> _reloads = [];
+    private readonly CancellationTokenSource _stopping = new();
     private FileSystemWatcher? _watcher;
 
     /// <summary>The folder, resolved.</summary>
@@ -97,22 +101,28 @@ public sealed class WorkflowFileLoader(
         }
     }
 
-    /// <inheritdoc />
-    public Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>Stops watching, cancels the reloads that wait for a file to be quiet and waits for any that is loading.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
-        Dispose();
-        return Task.CompletedTask;
+        _watcher?.Dispose();
+        _watcher = null;
+        await _stopping.CancelAsync();
+        Task[] reloads;
+        lock (_gate)
+        {
+            reloads = [.. _reloads.Values];
+        }
+
+        await Task.WhenAll(reloads).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <inheritdoc />
+    /// <remarks>The stopping token source is left to the garbage collector (it holds no timer): a watcher event racing the stop may still read its token.</remarks>
     public void Dispose()
     {
         _watcher?.Dispose();
         _watcher = null;
-        foreach (var cts in _debounce.Values)
-        {
-            cts.Cancel();
-        }
+        _stopping.Cancel();
     }
 
     /// <summary>Loads one file now.</summary>
@@ -182,30 +192,65 @@ public sealed class WorkflowFileLoader(
         return new WorkflowFileStatus(name, id, null, time.GetUtcNow(), errors);
     }
 
+    /// <summary>
+    /// Reloads a changed file once it has been quiet for a moment (editors write files in several steps): a newer change
+    /// of the same file supersedes the waiting reload. Every reload is tracked until it ends, so stopping waits for it.
+    /// </summary>
     private void Schedule(string path)
     {
-        // Editors write files in several steps: load once the file has been quiet for a moment.
-        var cts = new CancellationTokenSource();
-        var previous = _debounce.AddOrUpdate(path, cts, (_, _) => cts);
-        if (!ReferenceEquals(previous, cts))
+        lock (_gate)
         {
-            previous.Cancel();
-        }
+            if (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
 
-        _ = Task.Run(async () =>
+            if (_debounce.Remove(path, out var previous))
+            {
+                previous.Cancel();
+            }
+
+            var quiet = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            _debounce[path] = quiet;
+            var reload = ReloadWhenQuietAsync(path, quiet);
+            if (!reload.IsCompleted)
+            {
+                _reloads[quiet] = reload;
+            }
+        }
+    }
+
+    private async Task ReloadWhenQuietAsync(string path, CancellationTokenSource quiet)
+    {
+        try
         {
-            try
+            await Task.Delay(QuietPeriod, time, quiet.Token);
+            if (File.Exists(path))
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(300), time, cts.Token);
-                if (File.Exists(path))
+                await LoadFileAsync(path, quiet.Token);
+            }
+        }
+        catch (OperationCanceledException) when (quiet.IsCancellationRequested)
+        {
+            // A newer change superseded this one, or the host is stopping.
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Reloading workflow file {File} failed; the previous version stays in use", Path.GetFileName(path));
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                if (_debounce.TryGetValue(path, out var current) && ReferenceEquals(current, quiet))
                 {
-                    await LoadFileAsync(path, cts.Token);
+                    _debounce.Remove(path);
                 }
+
+                _reloads.Remove(quiet);
             }
-            catch (OperationCanceledException)
-            {
-                // A newer change superseded this one.
-            }
-        });
+
+            quiet.Dispose();
+        }
     }
 }

@@ -241,6 +241,9 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
     private void Launch(InstanceRun run)
     {
         _runs[run.Id] = run;
+
+        // Tracked, not fire-and-forget: the run stays in _runs until it ends, StopAsync cancels it (_stopping) and awaits
+        // its Finished, and every exception ends in FinishAsync.
         _ = Task.Run(async () =>
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(run.Cancellation.Token, _stopping.Token);

@@ -16,7 +16,7 @@ public static class EventsApi
         return app;
     }
 
-    private static async Task StreamAsync(HttpContext http, EventBroadcaster broadcaster, CancellationToken ct)
+    private static async Task StreamAsync(HttpContext http, EventBroadcaster broadcaster, TimeProvider time, CancellationToken ct)
     {
         using var subscription = broadcaster.Subscribe();
         try
@@ -25,8 +25,8 @@ public static class EventsApi
             await ServerSentEvents.StartAsync(http.Response, ct);
             while (!ct.IsCancellationRequested)
             {
-                using var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                keepAlive.CancelAfter(ServerSentEvents.KeepAliveInterval);
+                using var quiet = new CancellationTokenSource(ServerSentEvents.KeepAliveInterval, time);
+                using var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(ct, quiet.Token);
                 ServerEvent e;
                 try
                 {

@@ -18,6 +18,7 @@ internal static class JournalStream
     public static async Task FollowAsync(
         HttpContext http, string instanceId, long afterSequence, IDbContextFactory<WorkflowDbContext> workflowDb, JournalBroadcaster broadcaster, CancellationToken ct)
     {
+        var time = http.RequestServices.GetRequiredService<TimeProvider>();
         // Subscribe first, then replay what is stored: nothing falls between the two.
         using var subscription = broadcaster.Follow(instanceId);
         await ServerSentEvents.StartAsync(http.Response, ct);
@@ -40,8 +41,8 @@ internal static class JournalStream
 
         while (!finished && !ct.IsCancellationRequested)
         {
-            using var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            keepAlive.CancelAfter(ServerSentEvents.KeepAliveInterval);
+            using var quiet = new CancellationTokenSource(ServerSentEvents.KeepAliveInterval, time);
+            using var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(ct, quiet.Token);
             JournalRecord? entry;
             try
             {

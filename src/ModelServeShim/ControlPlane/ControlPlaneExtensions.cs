@@ -49,13 +49,13 @@ public static class ControlPlaneExtensions
         return services;
     }
 
-    private sealed class ControlPlaneMigrator(IDbContextFactory<ControlPlaneDbContext> factory, IShimletProvider shimlets, ILogger<ShimMetrics> logger) : IHostedService
+    private sealed class ControlPlaneMigrator(IDbContextFactory<ControlPlaneDbContext> factory, IShimletProvider shimlets, TimeProvider time, ILogger<ShimMetrics> logger) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             await using var db = await factory.CreateDbContextAsync(cancellationToken);
             await db.Database.MigrateAsync(cancellationToken);
-            ShimMetrics.RegisterCollector(factory, shimlets, logger);
+            ShimMetrics.RegisterCollector(factory, shimlets, time, logger);
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

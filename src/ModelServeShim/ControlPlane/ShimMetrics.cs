@@ -50,13 +50,13 @@ public sealed class ShimMetrics : IWorkflowObserver
     private static readonly TimeSpan UsageReadTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>Refreshes the per-state gauge and the replicas' resource use from the store and the shimlets before each scrape.</summary>
-    public static void RegisterCollector(IDbContextFactory<ControlPlaneDbContext> db, IShimletProvider shimlets, ILogger logger)
+    public static void RegisterCollector(IDbContextFactory<ControlPlaneDbContext> db, IShimletProvider shimlets, TimeProvider time, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(shimlets);
         ArgumentNullException.ThrowIfNull(logger);
         // The series this host set (a test process may run several hosts on the one static registry: each removes only its own).
         var series = new HashSet<(string Service, string Model, string Replica)>();
-        Metrics.DefaultRegistry.AddBeforeCollectCallback(cancellationToken => CollectReplicaUsageAsync(db, shimlets, logger, series, cancellationToken));
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(cancellationToken => CollectReplicaUsageAsync(db, shimlets, time, logger, series, cancellationToken));
         Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
         {
             await using var context = await db.CreateDbContextAsync(cancellationToken);
@@ -73,7 +73,7 @@ public sealed class ShimMetrics : IWorkflowObserver
     /// that are gone. A shimlet that fails or does not answer in time leaves its services out of this scrape.
     /// </summary>
     private static async Task CollectReplicaUsageAsync(
-        IDbContextFactory<ControlPlaneDbContext> db, IShimletProvider shimlets, ILogger logger, HashSet<(string Service, string Model, string Replica)> series, CancellationToken cancellationToken)
+        IDbContextFactory<ControlPlaneDbContext> db, IShimletProvider shimlets, TimeProvider time, ILogger logger, HashSet<(string Service, string Model, string Replica)> series, CancellationToken cancellationToken)
     {
         await using var context = await db.CreateDbContextAsync(cancellationToken);
         var services = await context.Services.AsNoTracking()
@@ -87,8 +87,8 @@ public sealed class ShimMetrics : IWorkflowObserver
                 continue;
             }
 
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(UsageReadTimeout);
+            using var deadline = new CancellationTokenSource(UsageReadTimeout, time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
             IReadOnlyList<ReplicaResourceUsage> usage;
             try
             {

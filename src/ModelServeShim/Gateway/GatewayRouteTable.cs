@@ -11,9 +11,9 @@ namespace ModelServeShim.Gateway;
 /// plane's service-changed events (and a re-read every <see cref="GatewayOptions.ServiceListRefreshInterval"/>); a
 /// service's replicas come from its shimlet's status, cached for <see cref="GatewayOptions.StatusRefreshInterval"/> and
 /// read again at once when the service changes. No request waits for a shimlet unless its service has no replica list
-/// yet or changed since the last one.
+/// yet or changed since the last one. Status reads in the background are tracked: disposing cancels and awaits them.
 /// </summary>
-public sealed class GatewayRouteTable : IDisposable
+public sealed class GatewayRouteTable : IDisposable, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly IDbContextFactory<ControlPlaneDbContext> _db;
@@ -24,6 +24,7 @@ public sealed class GatewayRouteTable : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<GatewayRouteTable> _logger;
     private readonly SemaphoreSlim _loadLock = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
     private long _loadedAt;
     private bool _loaded;
 
@@ -145,11 +146,20 @@ public sealed class GatewayRouteTable : IDisposable
         return best;
     }
 
-    /// <inheritdoc />
+    /// <summary>Stops following the services and cancels the status reads in flight (<see cref="DisposeAsync"/> also waits for them).</summary>
     public void Dispose()
     {
         _events.ServiceChanged -= OnServiceChanged;
+        _stopping.Cancel();
         _loadLock.Dispose();
+    }
+
+    /// <summary>Stops following the services, cancels the status reads in flight and waits until they have ended.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Dispose();
+        Task[] refreshing = [.. _entries.Values.Select(e => e.Refreshing).OfType<Task>()];
+        await Task.WhenAll(refreshing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     private void OnServiceChanged(ServiceRecord service) => Upsert(ServiceRoute.From(service));
@@ -218,7 +228,8 @@ public sealed class GatewayRouteTable : IDisposable
         var route = entry.Route;
         var previous = entry.Replicas?.Replicas ?? [];
         var replicas = previous;
-        using var timeout = new CancellationTokenSource(_options.StatusTimeout, _time);
+        using var deadline = new CancellationTokenSource(_options.StatusTimeout, _time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, _stopping.Token);
         try
         {
             if (!route.IsServing || _shimlets.Find(route.Shimlet) is not { } shimlet)
@@ -251,6 +262,10 @@ public sealed class GatewayRouteTable : IDisposable
 
                 replicas = next;
             }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // The host is stopping: keep the replicas known so far, say nothing.
         }
         catch (Exception e) when (e is not OperationCanceledException || timeout.IsCancellationRequested)
         {
