@@ -88,6 +88,35 @@ public sealed record PipelineView(string? InstanceId, string Pipeline, int? Vers
 /// <param name="Probes">How many probes with this result the entry stands for.</param>
 public sealed record HealthEntry(DateTimeOffset At, string Event, bool Healthy, string Phase, int ReadyReplicas, int DesiredReplicas, string Message, int Probes);
 
+/// <summary>What a run of one of a service's pipelines did to it.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<LifecycleOperation>))]
+public enum LifecycleOperation
+{
+    /// <summary>The first run of its deploy pipeline.</summary>
+    Deploy,
+    /// <summary>A later run of its deploy pipeline.</summary>
+    Redeploy,
+    /// <summary>A run of the scale pipeline.</summary>
+    Scale,
+    /// <summary>A run of the undeploy pipeline.</summary>
+    Undeploy,
+}
+
+/// <summary>A past (or running) lifecycle operation of a service: one run of one of its pipelines.</summary>
+/// <param name="InstanceId">The pipeline instance (<c>GET /api/v1/workflow-instances/{id}</c> has its steps and journal).</param>
+/// <param name="Operation">Deploy, Redeploy, Scale or Undeploy.</param>
+/// <param name="Pipeline">The workflow definition id.</param>
+/// <param name="Version">The definition version it ran.</param>
+/// <param name="Operator">Who asked for it.</param>
+/// <param name="RequestedAt">When it was started.</param>
+/// <param name="StartedAt">When its first step could run (after waiting for a slot).</param>
+/// <param name="EndedAt">When it ended (absent while it runs).</param>
+/// <param name="Status">Its outcome: Completed, Faulted, Cancelled, or Pending/Running while it runs.</param>
+/// <param name="Error">Why it faulted or was cancelled.</param>
+public sealed record OperationEntry(
+    string InstanceId, LifecycleOperation Operation, string Pipeline, int Version, string Operator,
+    DateTimeOffset RequestedAt, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, InstanceStatus Status, ServiceError? Error);
+
 /// <summary>A scale request.</summary>
 /// <param name="ReplicaCount">The replicas wanted.</param>
 public sealed record ScaleRequest(int? ReplicaCount);
@@ -109,6 +138,8 @@ public static class ModServApi
             .WithSummary("State, history, model facts, resources, endpoint, resource ids and the last error with its diagnosis.");
         group.MapGet("/{serviceId}/pipeline", PipelineAsync).WithName("GetServicePipeline")
             .WithSummary("The latest operation's pipeline run (deploy, scale or undeploy): each step's status, attempts, durations, error.");
+        group.MapGet("/{serviceId}/operations", OperationsAsync).WithName("GetServiceOperations")
+            .WithSummary("The service's lifecycle operations, oldest first: each run of its deploy (Deploy, then Redeploy), scale and undeploy pipelines, with its instance, operator, times and outcome.");
         group.MapGet("/{serviceId}/pipeline/logs", LogsAsync).WithName("GetServicePipelineLogs")
             .WithSummary("The pipeline's journal (operator, duration, parameters on each entry); ?follow=true streams new entries as server-sent events.");
         group.MapGet("/{serviceId}/health", HealthAsync).WithName("GetServiceHealth")
@@ -282,6 +313,36 @@ public static class ModServApi
         }
 
         return Ok(new PipelineView(instance?.Id, instance?.DefinitionId ?? service.Desired.Pipeline, instance?.DefinitionVersion, instance?.Status, steps, service.Operation));
+    }
+
+    /// <summary>
+    /// The runs of the service's pipelines, read from the workflow store (each instance carries the service id as its
+    /// correlation id); the operation is the pipeline's role: the configured scale and undeploy pipelines, otherwise the
+    /// deploy pipeline, whose first run is the deploy and later ones redeploys.
+    /// </summary>
+    private static async Task<Results<Ok<Envelope<List<OperationEntry>>>, NotFound<Envelope<object>>>> OperationsAsync(
+        string serviceId, ServiceStore services, IDbContextFactory<WorkflowDbContext> workflowDb, Microsoft.Extensions.Options.IOptions<ControlPlaneOptions> options, CancellationToken ct)
+    {
+        if (await services.GetAsync(serviceId, ct) is null)
+        {
+            return NotFoundService(serviceId);
+        }
+
+        await using var wf = await workflowDb.CreateDbContextAsync(ct);
+        var runs = await wf.Instances.AsNoTracking().Where(i => i.CorrelationId == serviceId).ToListAsync(ct);
+        var deploys = 0;
+        var operations = new List<OperationEntry>(runs.Count);
+        foreach (var run in runs.OrderBy(i => i.CreatedAt).ThenBy(i => i.Id, StringComparer.Ordinal))
+        {
+            var operation = run.DefinitionId == options.Value.ScalePipeline ? LifecycleOperation.Scale
+                : run.DefinitionId == options.Value.UndeployPipeline ? LifecycleOperation.Undeploy
+                : deploys++ == 0 ? LifecycleOperation.Deploy : LifecycleOperation.Redeploy;
+            operations.Add(new OperationEntry(
+                run.Id, operation, run.DefinitionId, run.DefinitionVersion, run.Operator, run.CreatedAt, run.StartedAt, run.FinishedAt, run.Status,
+                run.ErrorType is null && run.ErrorMessage is null ? null : new ServiceError(run.ErrorType, run.ErrorMessage, run.FaultedStep)));
+        }
+
+        return Ok(operations);
     }
 
     private static async Task<Results<Ok<Envelope<PagedResult<JournalEntry>>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, EmptyHttpResult>> LogsAsync(

@@ -38,6 +38,40 @@ public sealed class ModServLifecycleTests(ModServFactory factory) : IClassFixtur
     }
 
     [Fact]
+    public async Task Operations_DeployScaleRedeployUndeploy_ListedOldestFirst_WithInstanceOperatorTimesAndOutcome()
+    {
+        var serviceId = await _client.DeployAsync(ModServClient.Body("ops-listed"));
+        await _client.WaitForStateAsync(serviceId, "Running");
+        await ScaleAsync(serviceId, 2).ExpectAsync(HttpStatusCode.OK);
+        await _client.WaitForStateAsync(serviceId, "Running");
+        await _client.PostAsync($"{ModServClient.Base}/{serviceId}/redeploy", null).ExpectAsync(HttpStatusCode.OK);
+        var redeployed = await _client.WaitForStateAsync(serviceId, "Running");
+        await _client.DeleteAsync($"{ModServClient.Base}/{serviceId}").ExpectAsync(HttpStatusCode.OK);
+        var stopped = await _client.WaitForStateAsync(serviceId, "Stopped");
+
+        var operations = (await _client.GetDataAsync($"{ModServClient.Base}/{serviceId}/operations")).AsArray().Select(o => o!).ToList();
+
+        Assert.Equal(["Deploy", "Scale", "Redeploy", "Undeploy"], operations.Select(o => (string)o["operation"]!));
+        Assert.Equal("scale", (string)operations[1]["pipeline"]!);
+        Assert.Equal("undeploy", (string)operations[3]["pipeline"]!);
+        Assert.Equal((string)operations[0]["pipeline"]!, (string)operations[2]["pipeline"]!);
+        Assert.Equal((string)redeployed["instanceId"]!, (string)operations[2]["instanceId"]!);
+        Assert.Equal((string)stopped["instanceId"]!, (string)operations[3]["instanceId"]!);
+        Assert.Equal(4, operations.Select(o => (string)o["instanceId"]!).Distinct().Count());
+        Assert.All(operations, o =>
+        {
+            Assert.Equal("Completed", (string)o["status"]!);
+            Assert.Equal("anonymous", (string)o["operator"]!);
+            Assert.Null(o["error"]);
+            Assert.True(DateTimeOffset.Parse((string)o["endedAt"]!, System.Globalization.CultureInfo.InvariantCulture)
+                >= DateTimeOffset.Parse((string)o["requestedAt"]!, System.Globalization.CultureInfo.InvariantCulture));
+        });
+        var requested = operations.Select(o => DateTimeOffset.Parse((string)o["requestedAt"]!, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(requested.Order(), requested);
+        await _client.GetAsync($"{ModServClient.Base}/no-such-service/operations").ExpectAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task ScaleThenRedeploy_KeepsTheScaledReplicas_DesiredHistoryShowsBothWithOperators()
     {
         var serviceId = await _client.DeployAsync(ModServClient.Body("scale-then-redeploy"));
