@@ -57,6 +57,18 @@ public sealed class WorkflowFileLoader(
     /// <summary>The folder, resolved.</summary>
     public string DirectoryPath => Path.GetFullPath(options.Value.Directory);
 
+    /// <summary>Reloads scheduled or running (diagnostics and tests).</summary>
+    internal int PendingReloads
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _reloads.Count;
+            }
+        }
+    }
+
     /// <summary>The last load of each file.</summary>
     public IReadOnlyList<WorkflowFileStatus> Files => [.. _status.Values.OrderBy(s => s.File, StringComparer.Ordinal)];
 

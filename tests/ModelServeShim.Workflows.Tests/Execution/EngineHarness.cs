@@ -55,6 +55,8 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public WorkflowEngine Engine => _services.GetRequiredService<WorkflowEngine>();
 
+    public DefinitionStore Definitions => _services.GetRequiredService<DefinitionStore>();
+
     public static async Task<EngineHarness> StartAsync(
         string? directory = null, FakeTimeProvider? time = null, int maxConcurrent = 16, StoreWriter writer = StoreWriter.Sqlite)
     {
