@@ -1,0 +1,39 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace ModelServeShim.ControlPlane.Migrations
+{
+    /// <inheritdoc />
+    public partial class FileChecksums : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "model_file_checksums",
+                columns: table => new
+                {
+                    Path = table.Column<string>(type: "TEXT", nullable: false),
+                    Size = table.Column<long>(type: "INTEGER", nullable: false),
+                    ModifiedNs = table.Column<long>(type: "INTEGER", nullable: false),
+                    ChangedNs = table.Column<long>(type: "INTEGER", nullable: false),
+                    Inode = table.Column<long>(type: "INTEGER", nullable: false),
+                    Device = table.Column<long>(type: "INTEGER", nullable: false),
+                    Sha256 = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    HashedAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_model_file_checksums", x => x.Path);
+                });
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "model_file_checksums");
+        }
+    }
+}
