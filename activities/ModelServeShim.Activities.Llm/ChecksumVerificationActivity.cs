@@ -50,7 +50,7 @@ public sealed partial class ChecksumVerificationActivity(
     public string? Manifest { get; set; }
 
     /// <summary>Checksums given inline: file (relative to the model directory) to SHA-256.</summary>
-    [Input(UiHint = "json", Description = "Checksums given inline instead of a manifest: {\"model-00001-of-00002.safetensors\": \"<64 hex>\", ...}, paths relative to the model directory.")]
+    [Input(UiHint = "json", Description = "Checksums given inline instead of a manifest (the deploy request's checksums): {\"model-00001-of-00002.safetensors\": \"<64 hex>\", ...}, paths relative to the model directory; empty or absent: the manifest.")]
     public Dictionary<string, string>? Checksums { get; set; }
 
     /// <summary>Files hashed at once; 0 for one per processor.</summary>
@@ -72,7 +72,7 @@ public sealed partial class ChecksumVerificationActivity(
             throw StepJournal.InvalidInput(context, "parallelism", $"{Parallelism} is negative; use 0 for one file per processor.");
         }
 
-        if (Manifest is not null && Checksums is not null)
+        if (Manifest is not null && Checksums is { Count: > 0 })
         {
             throw StepJournal.InvalidInput(context, "checksums", "give a manifest file or inline checksums, not both.");
         }
@@ -198,7 +198,7 @@ public sealed partial class ChecksumVerificationActivity(
     {
         try
         {
-            if (Checksums is not null)
+            if (Checksums is { Count: > 0 })
             {
                 // Through the manifest parser, so inline checksums obey the same rules (hex, relative, inside the directory).
                 var text = new StringBuilder();

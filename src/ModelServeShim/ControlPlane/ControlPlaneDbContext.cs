@@ -64,6 +64,7 @@ public class ControlPlaneDbContext(DbContextOptions<ControlPlaneDbContext> optio
             e.Ignore(x => x.AcceleratorCount);
             e.Property(x => x.Resources).HasConversion(new JsonValueConverter<ResourceRequirements>(), new JsonValueComparer<ResourceRequirements>()).HasColumnName("ResourcesJson");
             e.Property(x => x.Labels).HasConversion(new JsonValueConverter<Dictionary<string, string>?>(), new JsonValueComparer<Dictionary<string, string>?>()).HasColumnName("LabelsJson");
+            e.Property(x => x.Checksums).HasConversion(new JsonValueConverter<Dictionary<string, string>?>(), new JsonValueComparer<Dictionary<string, string>?>()).HasColumnName("ChecksumsJson");
             e.Property(x => x.Quantization).HasConversion(new JsonValueConverter<QuantizationRequest?>(), new JsonValueComparer<QuantizationRequest?>()).HasColumnName("QuantizationJson");
         });
         modelBuilder.Entity<ServiceHealthRecord>(e =>

@@ -110,6 +110,61 @@ public sealed class PrivateLlmChecksTests(PrivateLlmFactory factory) : IClassFix
         Assert.Equal(0, (long)second["hashedBytes"]!);
     }
 
+    [Fact]
+    public async Task Deploy_WithChecksumsInTheRequest_VerifiesAgainstThem_AndAWrongOneFailsNamingTheFile()
+    {
+        var ml = factory.CreateClient(PrivateLlmFactory.MlKey);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(factory.SampleModelPath)));
+        var good = ModServClient.Body("private-inline-ok", dryRun: true);
+        good["pipeline"] = Pipeline;
+        good["verifyChecksums"] = true;
+        good["checksums"] = new JsonObject { ["sample-llama-f32.gguf"] = sha };
+        var bad = ModServClient.Body("private-inline-bad", dryRun: true);
+        bad["pipeline"] = Pipeline;
+        bad["verifyChecksums"] = true;
+        bad["checksums"] = new JsonObject { ["sample-llama-f32.gguf"] = new string('a', 64) };
+
+        var goodId = await ml.DeployAsync(good);
+        var badId = await ml.DeployAsync(bad);
+        await ml.WaitForStateAsync(goodId, "Stopped");
+        var failed = await ml.WaitForStateAsync(badId, "Failed");
+
+        Assert.Equal("inline", (string)(await OutputAsync(ml, goodId, "checksum-verification"))["manifest"]!);
+        Assert.Equal(sha, (string)(await ml.GetServiceAsync(goodId))["request"]!["checksums"]!["sample-llama-f32.gguf"]!);
+        Assert.Equal("ChecksumMismatch", (string)failed["lastError"]!["type"]!);
+        Assert.StartsWith("'sample-llama-f32.gguf' does not match its checksum (inline)", (string)failed["lastError"]!["message"]!, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("../escape.gguf", "0000000000000000000000000000000000000000000000000000000000000000", "checksums.../escape.gguf")]
+    [InlineData("model.gguf", "not-a-digest", "checksums.model.gguf")]
+    public async Task Deploy_WithInvalidChecksums_Returns400NamingTheEntry_AndCreatesNothing(string file, string sha256, string field)
+    {
+        var ml = factory.CreateClient(PrivateLlmFactory.MlKey);
+        var body = ModServClient.Body("private-inline-invalid");
+        body["pipeline"] = Pipeline;
+        body["checksums"] = new JsonObject { [file] = sha256 };
+
+        var response = await ml.PostAsync($"{ModServClient.Base}/deploy", ApiClient.Json(body.ToJsonString())).ExpectAsync(HttpStatusCode.BadRequest);
+
+        var error = Assert.Single((await response.ReadJsonAsync())["errors"]!.AsArray())!;
+        Assert.Equal(field, (string)error["field"]!);
+        Assert.Empty((await ml.GetDataAsync($"{ModServClient.Base}?model=private-inline-invalid")).AsArray());
+    }
+
+    [Fact]
+    public async Task Deploy_ChecksumsToAPipelineWithoutTheInput_Returns400NamingTheField()
+    {
+        var ml = factory.CreateClient(PrivateLlmFactory.MlKey);
+        var body = ModServClient.Body("private-inline-wrong-pipeline");
+        body["pipeline"] = "opensourcellm";
+        body["checksums"] = new JsonObject { ["sample-llama-f32.gguf"] = new string('a', 64) };
+
+        var response = await ml.PostAsync($"{ModServClient.Base}/deploy", ApiClient.Json(body.ToJsonString())).ExpectAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal("checksums", (string)Assert.Single((await response.ReadJsonAsync())["errors"]!.AsArray())!["field"]!);
+    }
+
     private static async Task<JsonNode> OutputAsync(HttpClient client, string serviceId, string step)
     {
         var pipeline = await client.GetPipelineAsync(serviceId);

@@ -55,6 +55,10 @@ namespace ModelServeShim.ControlPlane.Migrations
                         .HasMaxLength(110)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Checksums")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("ChecksumsJson");
+
                     b.Property<bool?>("DryRun")
                         .HasColumnType("INTEGER");
 

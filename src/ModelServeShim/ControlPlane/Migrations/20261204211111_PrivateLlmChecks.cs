@@ -5,11 +5,17 @@
 namespace ModelServeShim.ControlPlane.Migrations
 {
     /// <inheritdoc />
-    public partial class FileChecksums : Migration
+    public partial class PrivateLlmChecks : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.AddColumn<string>(
+                name: "ChecksumsJson",
+                table: "model_service_desired_states",
+                type: "TEXT",
+                nullable: true);
+
             migrationBuilder.CreateTable(
                 name: "model_file_checksums",
                 columns: table => new
@@ -34,6 +40,10 @@ namespace ModelServeShim.ControlPlane.Migrations
         {
             migrationBuilder.DropTable(
                 name: "model_file_checksums");
+
+            migrationBuilder.DropColumn(
+                name: "ChecksumsJson",
+                table: "model_service_desired_states");
         }
     }
 }

@@ -10,8 +10,8 @@ using ModelServeShim.ControlPlane;
 namespace ModelServeShim.ControlPlane.Migrations
 {
     [DbContext(typeof(ControlPlaneDbContext))]
-    [Migration("20261204204155_FileChecksums")]
-    partial class FileChecksums
+    [Migration("20261204211111_PrivateLlmChecks")]
+    partial class PrivateLlmChecks
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -57,6 +57,10 @@ namespace ModelServeShim.ControlPlane.Migrations
                     b.Property<string>("ServiceId")
                         .HasMaxLength(110)
                         .HasColumnType("TEXT");
+
+                    b.Property<string>("Checksums")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("ChecksumsJson");
 
                     b.Property<bool?>("DryRun")
                         .HasColumnType("INTEGER");
