@@ -111,4 +111,19 @@ public static class LlmErrorTypes
 
     /// <summary>The quantizer exited with an error (not retryable: the same input fails the same way); the message quotes it.</summary>
     public const string QuantizationFailed = "QuantizationFailed";
+
+    /// <summary>The deploy policy refuses the deploy (not retryable); the message quotes the rule that decided or came closest.</summary>
+    public const string PermissionDenied = "PermissionDenied";
+
+    /// <summary>No deploy policy is configured (<c>Policies:Deploy</c>), so a permission check refuses everything (not retryable).</summary>
+    public const string DeployPolicyNotConfigured = "DeployPolicyNotConfigured";
+
+    /// <summary>The deploy policy is invalid or its file is missing (not retryable); the message names the rule and field.</summary>
+    public const string InvalidDeployPolicy = "InvalidDeployPolicy";
+
+    /// <summary>Reading the deploy policy file failed with an I/O error (retryable).</summary>
+    public const string DeployPolicyUnreadable = "DeployPolicyUnreadable";
+
+    /// <summary>The manifest does not list a model weight file, so it cannot be verified (not retryable).</summary>
+    public const string ChecksumManifestIncomplete = "ChecksumManifestIncomplete";
 }

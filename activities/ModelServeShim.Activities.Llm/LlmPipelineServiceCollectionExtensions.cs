@@ -15,9 +15,11 @@ public static class LlmPipelineServiceCollectionExtensions
     /// Binds and validates (at start) <see cref="ModelStorageOptions"/> (<c>Models</c>), <see cref="MemoryEstimateOptions"/>
     /// (<c>Models:MemoryEstimate</c>), the accelerator list
     /// (<c>Accelerators</c>), <see cref="RuntimeOptions"/> (<c>Runtimes</c>) and <see cref="HealthCheckOptions"/>
-    /// (<c>HealthCheck</c>) from the configuration root, and registers the <see cref="ModelPathResolver"/>, the
+    /// (<c>HealthCheck</c>) and <see cref="DeployPolicyOptions"/> (<c>Policies:Deploy</c>) from the configuration root, and registers the <see cref="ModelPathResolver"/>, the
     /// <see cref="AcceleratorCatalog"/>, the <see cref="RuntimeProfileCatalog"/>, the health check's HTTP client and,
     /// unless the host registered one, an <see cref="IShimletProvider"/> over the registered <see cref="IShimlet"/>s.
+    /// The host registers what only it knows: an <see cref="IRequesterDirectory"/> (the permission check's roles) and an
+    /// <see cref="Models.Integrity.IChecksumCache"/> (the checksum verification's remembered digests).
     /// The activities themselves are not registered: the runtime creates them; add their assembly to the
     /// activity registry (<c>registry.AddAssembly(typeof(ModelValidationActivity).Assembly, "builtin")</c>).
     /// </summary>
@@ -51,6 +53,12 @@ public static class LlmPipelineServiceCollectionExtensions
             .Bind(configuration.GetSection(HealthCheckOptions.SectionName))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HealthCheckOptions>, HealthCheckOptionsValidator>());
+
+        services.AddOptions<DeployPolicyOptions>()
+            .Bind(configuration.GetSection(DeployPolicyOptions.SectionName), o => o.ErrorOnUnknownConfiguration = true)
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeployPolicyOptions>, DeployPolicyOptionsValidator>());
+        services.TryAddSingleton<DeployPolicySource>();
 
         services.TryAddSingleton(sp => new ModelPathResolver(sp.GetRequiredService<IOptions<ModelStorageOptions>>().Value.EffectiveRoots));
         services.TryAddSingleton(sp => AcceleratorCatalog.WithDefaults(sp.GetRequiredService<IOptions<AcceleratorCatalogOptions>>().Value.Entries));

@@ -187,7 +187,8 @@ public sealed class ModelValidationActivity(
         }
     }
 
-    private static async Task<ModelFacts> InspectAsync(ActivityContext context, string modelPath)
+    /// <summary>Reads the model's facts, failing the step with the model library's error type.</summary>
+    internal static async Task<ModelFacts> InspectAsync(ActivityContext context, string modelPath)
     {
         try
         {
@@ -215,7 +216,8 @@ public sealed class ModelValidationActivity(
         }
     }
 
-    private static StepException ModelError(ActivityContext context, ModelFormatException e)
+    /// <summary>The step failure for a model library error (not retryable).</summary>
+    internal static StepException ModelError(ActivityContext context, ModelFormatException e)
     {
         var details = new Dictionary<string, object?> { ["path"] = e.Path, ["modelErrorCode"] = e.ErrorCode.ToString() };
         if (e.RelatedFiles.Count > 0)

@@ -1,23 +1,35 @@
+using System.Globalization;
+using ModelServeShim.Bench.Checksum;
 using ModelServeShim.Bench.Engine;
 
 namespace ModelServeShim.Bench;
 
-/// <summary>Parses the command line: <c>engine [--quick]</c>.</summary>
+/// <summary>Parses the command line: <c>engine [--quick]</c> or <c>checksum &lt;manifest&gt; [parallelism]</c>.</summary>
 internal static class BenchCommand
 {
     private const string Usage = """
         Usage: dotnet run -c Release --project bench/ModelServeShim.Bench -- engine [--quick]
+               dotnet run -c Release --project bench/ModelServeShim.Bench -- checksum <SHA256SUMS> [parallelism]
 
           engine   Workflow engine overhead: persisted 5-step no-op instances at concurrency 1, 16 and 256,
                    then the same workflow on WorkflowCore 3.22 (default and tuned options). Writes the
                    "Workflow engine overhead" section of docs/benchmarks.md.
           --quick  A smoke run with small N; prints the table and leaves docs/benchmarks.md alone.
+          checksum Verifies the files a sha256sum-format manifest lists with the checksum-verification step's
+                   code (files in parallel, default one per processor) and prints bytes, seconds and MB/s
+                   (bench/checksum.sh runs it against sha256sum).
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
         var quick = args.Contains("--quick", StringComparer.Ordinal);
         var rest = args.Where(a => a != "--quick").ToArray();
+        if (rest is ["checksum", var manifest, .. var more] && more.Length <= 1)
+        {
+            var parallelism = more.Length == 1 ? int.Parse(more[0], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
+            return await ChecksumBench.RunAsync(manifest, parallelism, output) ? 0 : 1;
+        }
+
         if (rest is not ["engine"])
         {
             await output.WriteLineAsync(Usage);

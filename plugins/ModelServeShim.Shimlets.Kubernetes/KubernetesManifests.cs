@@ -200,6 +200,7 @@ public sealed partial class KubernetesManifestRenderer(KubernetesShimletOptions 
         {
             Containers = [container],
             EnableServiceLinks = false,
+            ImagePullSecrets = options.ImagePullSecrets.Count > 0 ? [.. options.ImagePullSecrets.Select(n => new V1LocalObjectReference { Name = n })] : null,
             NodeSelector = nodeSelector,
             Tolerations = options.Tolerations.Count > 0
                 ? [.. options.Tolerations.Select(t => new V1Toleration

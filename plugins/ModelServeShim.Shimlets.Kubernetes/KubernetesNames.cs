@@ -54,6 +54,9 @@ public static partial class KubernetesNames
     public static bool IsValidLabelValue(string value) =>
         value.Length == 0 || (value.Length <= MaxLabelValueLength && LabelName().IsMatch(value));
 
+    /// <summary>Whether <paramref name="value"/> is a DNS-1123 subdomain (most object names, e.g. Secrets).</summary>
+    public static bool IsDns1123Subdomain(string value) => value.Length is > 0 and <= 253 && Dns1123Subdomain().IsMatch(value);
+
     /// <summary>Whether <paramref name="value"/> is a DNS-1123 label (namespaces, model names).</summary>
     public static bool IsDns1123Label(string value) => value.Length is > 0 and <= 63 && Dns1123Label().IsMatch(value);
 

@@ -44,6 +44,14 @@ public sealed class KubernetesShimletOptions
     /// <summary>Tolerations added to every pod (for example for GPU nodes tainted <c>nvidia.com/gpu:NoSchedule</c>).</summary>
     public IList<TolerationOptions> Tolerations { get; } = [];
 
+    /// <summary>
+    /// Names of <c>kubernetes.io/dockerconfigjson</c> Secrets, in the service's namespace, that the kubelet uses to pull
+    /// runtime images from private registries (the pod's <c>imagePullSecrets</c>). Only the names are configured here and
+    /// rendered into the pod; the shimlet never reads the Secrets, so their content is in no spec, journal or log.
+    /// Create them with <c>kubectl create secret docker-registry &lt;name&gt; -n &lt;namespace&gt; ...</c>.
+    /// </summary>
+    public IList<string> ImagePullSecrets { get; } = [];
+
     /// <summary>Where the model files come from inside the cluster.</summary>
     public ModelVolumeOptions ModelVolume { get; set; } = new();
 

@@ -41,6 +41,15 @@ public sealed class KubernetesShimletOptionsValidator : IValidateOptions<Kuberne
             }
         }
 
+        for (var i = 0; i < options.ImagePullSecrets.Count; i++)
+        {
+            var secret = options.ImagePullSecrets[i];
+            if (string.IsNullOrEmpty(secret) || secret.Length > 253 || !KubernetesNames.IsDns1123Subdomain(secret))
+            {
+                failures.Add($"{Section}:ImagePullSecrets:{i} '{secret}' is not a Secret name (a DNS-1123 subdomain: lower-case letters, digits, '-' and '.').");
+            }
+        }
+
         for (var i = 0; i < options.Tolerations.Count; i++)
         {
             var toleration = options.Tolerations[i];

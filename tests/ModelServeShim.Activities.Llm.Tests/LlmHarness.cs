@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
 using ModelServeShim.Abstractions.Shimlets;
+using ModelServeShim.Models.Integrity;
 using ModelServeShim.Workflows;
 using ModelServeShim.Workflows.Activities;
 using ModelServeShim.Workflows.Definitions;
@@ -47,6 +48,8 @@ public sealed class LlmHarness : IAsyncDisposable
             .AddSingleton<IShimlet>(Shimlet)
             .AddWorkflowRuntime(configuration, Path.Combine(directory, "state.db"))
             .AddLlmPipelineActivities(configuration)
+            .AddSingleton<IRequesterDirectory>(Requesters)
+            .AddSingleton<IChecksumCache>(ChecksumCache)
             .BuildServiceProvider();
         _services.GetRequiredService<ActivityRegistry>().AddAssembly(typeof(ModelValidationActivity).Assembly, "builtin");
         _hosted = [.. _services.GetServices<IHostedService>()];
@@ -60,6 +63,12 @@ public sealed class LlmHarness : IAsyncDisposable
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     public TestShimlet Shimlet { get; } = new("test");
+
+    /// <summary>The roles of the operators instances run as (the host's come from its API keys).</summary>
+    public TestRequesterDirectory Requesters { get; } = new();
+
+    /// <summary>The remembered digests (the host keeps them in its database).</summary>
+    public MemoryChecksumCache ChecksumCache { get; } = new();
 
     public IServiceProvider Services => _services;
 
@@ -100,9 +109,9 @@ public sealed class LlmHarness : IAsyncDisposable
             },
         }.ToJsonString());
 
-    public async Task<InstanceRecord> RunAsync(string definitionId, JsonObject? input = null, TimeSpan? timeout = null)
+    public async Task<InstanceRecord> RunAsync(string definitionId, JsonObject? input = null, TimeSpan? timeout = null, string @operator = "tester")
     {
-        var record = await Engine.StartAsync(new StartRequest(definitionId, input, "tester"));
+        var record = await Engine.StartAsync(new StartRequest(definitionId, input, @operator));
         await Engine.WaitAsync(record.Id).WaitAsync(timeout ?? TimeSpan.FromSeconds(30));
         return await GetInstanceAsync(record.Id);
     }

@@ -11,6 +11,34 @@ namespace ModelServeShim.Shimlets.Kubernetes.Tests;
 public sealed class KubernetesShimletApplyTests
 {
     [Fact]
+    public async Task Apply_WithImagePullSecretsConfigured_ReferencesThemByNameOnly()
+    {
+        await using var h = await ShimletHarness.StartAsync(o =>
+        {
+            o.ImagePullSecrets.Add("registry-creds");
+            o.ImagePullSecrets.Add("mirror-creds");
+        });
+
+        var result = await h.Shimlet.ApplyAsync(ShimletHarness.Spec(), CancellationToken.None);
+
+        var deployment = await h.Client.AppsV1.ReadNamespacedDeploymentAsync(ShimletHarness.Name, "default");
+        Assert.Equal(["registry-creds", "mirror-creds"], deployment.Spec.Template.Spec.ImagePullSecrets.Select(s => s.Name));
+        // Referenced, never created or read: no Secret among what the apply touched.
+        Assert.DoesNotContain(result.ResourceIds, id => id.Contains("Secret", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Apply_WithoutImagePullSecrets_RendersNone()
+    {
+        await using var h = await ShimletHarness.StartAsync();
+
+        await h.Shimlet.ApplyAsync(ShimletHarness.Spec(), CancellationToken.None);
+
+        var deployment = await h.Client.AppsV1.ReadNamespacedDeploymentAsync(ShimletHarness.Name, "default");
+        Assert.Null(deployment.Spec.Template.Spec.ImagePullSecrets);
+    }
+
+    [Fact]
     public async Task Apply_NewSpec_CreatesTypedDeploymentAndServiceWithEverythingTheSpecAsks()
     {
         await using var h = await ShimletHarness.StartAsync();

@@ -27,6 +27,7 @@ public sealed class KubernetesShimletRegistrationTests
             ["Shimlets:Kubernetes:RuntimeAccess"] = "ApiServerProxy",
             ["Shimlets:Kubernetes:ProxyRequestTimeout"] = "00:00:03",
             ["Shimlets:Kubernetes:LogReadTimeout"] = "00:00:02",
+            ["Shimlets:Kubernetes:ImagePullSecrets:0"] = "registry-creds",
         });
 
         provider.GetRequiredService<IStartupValidator>().Validate();
@@ -39,6 +40,7 @@ public sealed class KubernetesShimletRegistrationTests
         var toleration = Assert.Single(options.Tolerations);
         Assert.Equal(("nvidia.com/gpu", "Exists", "NoSchedule"), (toleration.Key, toleration.Operator, toleration.Effect));
         Assert.Equal((ModelVolumeType.Pvc, "models"), (options.ModelVolume.Type, options.ModelVolume.ClaimName));
+        Assert.Equal(["registry-creds"], options.ImagePullSecrets);
     }
 
     [Fact]
@@ -51,6 +53,7 @@ public sealed class KubernetesShimletRegistrationTests
             ["Shimlets:Kubernetes:Tolerations:0:Key"] = "nvidia.com/gpu",
             ["Shimlets:Kubernetes:Tolerations:0:Operator"] = "Sometimes",
             ["Shimlets:Kubernetes:EndpointTemplate"] = "not a url {service}",
+            ["Shimlets:Kubernetes:ImagePullSecrets:0"] = "Registry_Creds",
         });
 
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
@@ -59,6 +62,7 @@ public sealed class KubernetesShimletRegistrationTests
         Assert.Contains("Shimlets:Kubernetes:ModelVolume:NfsServer is required", error.Message, StringComparison.Ordinal);
         Assert.Contains("Shimlets:Kubernetes:Tolerations:0:Operator 'Sometimes'", error.Message, StringComparison.Ordinal);
         Assert.Contains("Shimlets:Kubernetes:EndpointTemplate", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Shimlets:Kubernetes:ImagePullSecrets:0 'Registry_Creds' is not a Secret name", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -37,6 +37,9 @@ public class ControlPlaneDbContext(DbContextOptions<ControlPlaneDbContext> optio
         configurationBuilder.Properties<ServiceOperation>().HaveConversion<string>().HaveMaxLength(24);
     }
 
+    /// <summary>Digests of model files the checksum-verification step computed, by path and file stamp.</summary>
+    public DbSet<FileChecksumRecord> FileChecksums => Set<FileChecksumRecord>();
+
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -61,6 +64,7 @@ public class ControlPlaneDbContext(DbContextOptions<ControlPlaneDbContext> optio
             e.Ignore(x => x.AcceleratorCount);
             e.Property(x => x.Resources).HasConversion(new JsonValueConverter<ResourceRequirements>(), new JsonValueComparer<ResourceRequirements>()).HasColumnName("ResourcesJson");
             e.Property(x => x.Labels).HasConversion(new JsonValueConverter<Dictionary<string, string>?>(), new JsonValueComparer<Dictionary<string, string>?>()).HasColumnName("LabelsJson");
+            e.Property(x => x.Checksums).HasConversion(new JsonValueConverter<Dictionary<string, string>?>(), new JsonValueComparer<Dictionary<string, string>?>()).HasColumnName("ChecksumsJson");
             e.Property(x => x.Quantization).HasConversion(new JsonValueConverter<QuantizationRequest?>(), new JsonValueComparer<QuantizationRequest?>()).HasColumnName("QuantizationJson");
         });
         modelBuilder.Entity<ServiceHealthRecord>(e =>
@@ -74,6 +78,12 @@ public class ControlPlaneDbContext(DbContextOptions<ControlPlaneDbContext> optio
             e.ToTable("model_service_desired_state_changes");
             e.HasKey(x => x.Id);
             e.HasIndex(x => new { x.ServiceId, x.Id });
+        });
+        modelBuilder.Entity<FileChecksumRecord>(e =>
+        {
+            e.ToTable("model_file_checksums");
+            e.HasKey(x => x.Path);
+            e.Property(x => x.Sha256).HasMaxLength(64);
         });
         modelBuilder.Entity<ServiceTransitionRecord>(e =>
         {

@@ -1,6 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using ModelServeShim.Abstractions.Shimlets;
 using ModelServeShim.Activities.Llm;
+using ModelServeShim.Models.Integrity;
+using ModelServeShim.Security;
 using ModelServeShim.Shimlets.Kubernetes;
 using ModelServeShim.Shimlets.Local;
 using ModelServeShim.Workflows;
@@ -22,6 +24,8 @@ public static class ControlPlaneExtensions
         // accelerator catalog the deploy validation shares with model-validation.
         services.AddLlmPipelineActivities(configuration);
         services.AddActivities(typeof(ModelValidationActivity).Assembly);
+        services.AddSingleton<IRequesterDirectory, RequesterDirectory>();
+        services.AddSingleton<IChecksumCache, ChecksumCacheStore>();
 
         services.AddKubernetesShimlet(configuration.GetSection("Shimlets:Kubernetes"));
         services.AddLocalShimlet(configuration.GetSection("Shimlets:Local"));

@@ -48,6 +48,12 @@ public sealed record DeployRequest
     public bool? VerifyChecksums { get; init; }
 
     /// <summary>
+    /// The SHA-256 of the model's files (path relative to the model directory → 64 hex digits), for pipelines that
+    /// declare a <c>checksums</c> input (privatellm's checksum-verification uses them instead of the manifest next to the model).
+    /// </summary>
+    public Dictionary<string, string>? Checksums { get; init; }
+
+    /// <summary>
     /// The optional top-level fields this request sets, by their JSON names, which are the names of the pipeline inputs
     /// that take them. Derived from the request's own serialization, so a field added to the request is covered
     /// without a list to keep in step. A pipeline that does not declare the input cannot honour the field, so the
@@ -119,6 +125,9 @@ public static partial class DeployRequestValidator
 
     /// <summary>The most sequences served at once a request may ask for.</summary>
     public const int MaxConcurrentSequences = 4096;
+
+    /// <summary>The most files a request's <c>checksums</c> may list.</summary>
+    public const int MaxChecksums = 1000;
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
     private static partial Regex Dns1123Label();
@@ -262,6 +271,11 @@ public static partial class DeployRequestValidator
             }
         }
 
+        if (r.Checksums is { } checksums)
+        {
+            CheckChecksums(checksums, errors);
+        }
+
         if (r.Labels is { } labels)
         {
             if (labels.Count > 32)
@@ -302,6 +316,7 @@ public static partial class DeployRequestValidator
             ["runtime"] = r.Runtime,
             ["dryRun"] = r.DryRun ?? false,
             ["verifyChecksums"] = r.VerifyChecksums ?? false,
+            ["checksums"] = r.Checksums is null ? null : JsonSerializer.SerializeToNode(r.Checksums, Json),
             ["quantization"] = r.Quantization is null ? null : JsonSerializer.SerializeToNode(
                 r.Quantization with { Type = r.Quantization.Type?.ToUpperInvariant() }, JsonWithoutNulls),
         };
@@ -323,6 +338,28 @@ public static partial class DeployRequestValidator
     /// <summary>The request's top-level JSON names, from its own serialization (an empty request writes each as null).</summary>
     private static readonly HashSet<string> RequestFields =
         [.. JsonSerializer.SerializeToNode(new DeployRequest(), Json)!.AsObject().Select(p => p.Key)];
+
+    private static void CheckChecksums(Dictionary<string, string> checksums, List<FieldError> errors)
+    {
+        if (checksums.Count is 0 or > MaxChecksums)
+        {
+            errors.Add(new("checksums", $"checksums lists 1 to {MaxChecksums} files: {{\"<path relative to the model directory>\": \"<64 hex digits>\"}}; omit it to use the manifest next to the model."));
+            return;
+        }
+
+        foreach (var (file, sha256) in checksums.Take(MaxChecksums))
+        {
+            if (file.Length is 0 or > 1024 || file.StartsWith('/') || file.Contains('\\', StringComparison.Ordinal) || file.Contains('\0', StringComparison.Ordinal)
+                || file.Split('/').Any(part => part is "" or "." or ".."))
+            {
+                errors.Add(new($"checksums.{Truncate(file)}", "Not a path inside the model directory: use a relative path with '/' separators and no '.' or '..' parts, e.g. \"model-00001-of-00002.safetensors\"."));
+            }
+            else if (sha256 is null || sha256.Length != 64 || !sha256.All(char.IsAsciiHexDigit))
+            {
+                errors.Add(new($"checksums.{Truncate(file)}", "Not a SHA-256: give 64 hex digits, as sha256sum prints them."));
+            }
+        }
+    }
 
     private static void CheckQuantity(string? value, string field, string example, List<FieldError> errors)
     {

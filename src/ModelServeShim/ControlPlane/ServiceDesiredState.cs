@@ -49,6 +49,9 @@ public sealed class ServiceDesiredState
     /// <summary>Verify checksums before deploying; null when the request did not say.</summary>
     public bool? VerifyChecksums { get; set; }
 
+    /// <summary>The SHA-256 of the model's files as the request gave them, for pipelines that take them.</summary>
+    public Dictionary<string, string>? Checksums { get; set; }
+
     /// <summary>Render without applying; null when the request did not say.</summary>
     public bool? DryRun { get; set; }
 
@@ -83,6 +86,7 @@ public sealed class ServiceDesiredState
             PipelineVersion = pipelineVersion,
             Quantization = request.Quantization,
             VerifyChecksums = request.VerifyChecksums,
+            Checksums = request.Checksums,
             DryRun = request.DryRun,
             UpdatedAt = at,
             UpdatedBy = by,
@@ -104,6 +108,7 @@ public sealed class ServiceDesiredState
         DryRun = DryRun,
         Quantization = Quantization,
         VerifyChecksums = VerifyChecksums,
+        Checksums = Checksums,
     };
 
     /// <summary>A snapshot for the history.</summary>

@@ -57,4 +57,90 @@ public sealed class ChecksumVerifierTests : IDisposable
         Assert.Equal(manifest, error.Path);
         Assert.Contains("line 1", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Verify_LargeFileAcrossManyReads_MatchesSha256OfTheWholeFile()
+    {
+        var data = new byte[(3 * 4096) + 123];
+        new Random(7).NextBytes(data);
+        await File.WriteAllBytesAsync(_temp.Combine("big.bin"), data);
+        string manifest = _temp.Combine("SHA256SUMS");
+        await File.WriteAllTextAsync(manifest, $"{Convert.ToHexStringLower(SHA256.HashData(data))}  big.bin\n");
+
+        // 4 KiB buffers: the double-buffered read loop runs four times and ends on a short read.
+        var report = await ChecksumVerifier.VerifyAsync(manifest, null, new ChecksumVerifierOptions { BufferSize = 4096 });
+
+        Assert.True(report.AllMatch);
+        Assert.Equal(data.Length, report.HashedBytes);
+    }
+
+    [Fact]
+    public async Task Verify_StopAtFirstMismatch_ReportsItAndLeavesTheRestNotChecked()
+    {
+        await File.WriteAllTextAsync(_temp.Combine("a.bin"), "tampered");
+        for (int i = 0; i < 8; i++)
+        {
+            await File.WriteAllTextAsync(_temp.Combine($"b{i}.bin"), $"fine {i}");
+        }
+
+        var lines = new StringBuilder($"{Sha("alpha")}  a.bin\n");
+        for (int i = 0; i < 8; i++)
+        {
+            lines.Append(System.Globalization.CultureInfo.InvariantCulture, $"{Sha($"fine {i}")}  b{i}.bin\n");
+        }
+
+        string manifest = _temp.Combine("SHA256SUMS");
+        await File.WriteAllTextAsync(manifest, lines.ToString());
+
+        var report = await ChecksumVerifier.VerifyAsync(manifest, null, new ChecksumVerifierOptions { MaxParallelism = 1, StopAtFirstMismatch = true });
+
+        Assert.Equal("a.bin", Assert.Single(report.Mismatches).Entry.RelativePath);
+        Assert.Contains(report.Results, r => r.Status == ChecksumStatus.NotChecked);
+    }
+
+    [Fact]
+    public async Task Digest_WithACache_IsRememberedByStamp_AndAskedAgainAfterARewrite()
+    {
+        string file = _temp.Combine("w.bin");
+        await File.WriteAllTextAsync(file, "weights");
+        var cache = new DictionaryCache();
+        var options = new ChecksumVerifierOptions { Cache = cache };
+
+        var first = await ChecksumVerifier.DigestAsync(file, options);
+        var second = await ChecksumVerifier.DigestAsync(file, options);
+        await File.WriteAllTextAsync(file, "WEIGHTS");
+        var third = await ChecksumVerifier.DigestAsync(file, options);
+
+        Assert.Equal((Sha("weights"), 7L, false), first);
+        Assert.Equal((Sha("weights"), 7L, true), second);
+        Assert.Equal((Sha("WEIGHTS"), 7L, false), third);
+    }
+
+    [Fact]
+    public void Stamp_OfAFile_HasItsSizeInodeAndTimes()
+    {
+        string file = _temp.Combine("s.bin");
+        File.WriteAllText(file, "12345");
+        using var handle = File.OpenHandle(file);
+
+        var stamp = FileStamp.Of(handle, file);
+
+        Assert.Equal(5, stamp.Size);
+        Assert.True(stamp.ModifiedNs > 0 && stamp.ChangedNs > 0);
+        Assert.True(!OperatingSystem.IsLinux() || stamp.Inode != 0);
+    }
+
+    private sealed class DictionaryCache : IChecksumCache
+    {
+        private readonly Dictionary<string, (FileStamp, string)> _entries = [];
+
+        public ValueTask<string?> GetAsync(string path, FileStamp stamp, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(_entries.TryGetValue(path, out var e) && e.Item1 == stamp ? e.Item2 : null);
+
+        public ValueTask SetAsync(string path, FileStamp stamp, string sha256, CancellationToken cancellationToken)
+        {
+            _entries[path] = (stamp, sha256);
+            return ValueTask.CompletedTask;
+        }
+    }
 }

@@ -16,11 +16,48 @@ namespace ModelServeShim.ControlPlane.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.12");
 
+            modelBuilder.Entity("ModelServeShim.ControlPlane.FileChecksumRecord", b =>
+                {
+                    b.Property<string>("Path")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ChangedNs")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Device")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("HashedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Inode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ModifiedNs")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Path");
+
+                    b.ToTable("model_file_checksums", (string)null);
+                });
+
             modelBuilder.Entity("ModelServeShim.ControlPlane.ServiceDesiredState", b =>
                 {
                     b.Property<string>("ServiceId")
                         .HasMaxLength(110)
                         .HasColumnType("TEXT");
+
+                    b.Property<string>("Checksums")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("ChecksumsJson");
 
                     b.Property<bool?>("DryRun")
                         .HasColumnType("INTEGER");
