@@ -42,7 +42,7 @@ public sealed class ApprovalActivity : Activity
         ["properties"] = new JsonObject
         {
             ["decision"] = new JsonObject { ["enum"] = new JsonArray("approve", "reject") },
-            ["comment"] = new JsonObject { ["type"] = "string", ["maxLength"] = MaxCommentLength },
+            ["comment"] = new JsonObject { ["type"] = new JsonArray("string", "null"), ["maxLength"] = MaxCommentLength },
         },
     };
 
@@ -91,7 +91,7 @@ public sealed class ApprovalActivity : Activity
         context.SetOutput("decision", decision);
         context.SetOutput("by", signal.By);
         context.SetOutput("comment", comment);
-        context.SetOutput("approval", new JsonObject { ["decision"] = decision, ["by"] = signal.By, ["comment"] = comment, ["at"] = signal.At });
+        context.SetOutput("approval", new JsonObject { ["decision"] = decision, ["by"] = signal.By, ["comment"] = comment, ["at"] = signal.At.ToString("O", System.Globalization.CultureInfo.InvariantCulture) });
         context.Log(decision == "approve" ? LogLevel.Information : LogLevel.Warning,
             signal.Kind == SignalKind.TimedOut
                 ? "Nobody approved in time."
