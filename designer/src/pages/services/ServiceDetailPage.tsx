@@ -300,7 +300,10 @@ function ApprovalPanel({ base, pending, onDecided }: { base: string; pending: Pe
     <section className="card approval-panel" data-testid="approval-panel">
       <h2>Waiting for approval</h2>
       <p>
-        {pending.signal.description ?? "The pipeline waits for a sign-off."} Step <b>{pending.signal.activityId}</b> has waited since{" "}
+        <b>{pending.signal.description ?? "The pipeline waits for a sign-off."}</b>
+      </p>
+      <p>
+        Step <b>{pending.signal.activityId}</b> has waited since{" "}
         {dateTime(pending.signal.since)}
         {pending.signal.timeoutAt && <> and takes its timeout path at {dateTime(pending.signal.timeoutAt)}</>}. Role needed:{" "}
         <b>{roles.join(" or ")}</b>.
