@@ -94,7 +94,7 @@ public sealed partial class WorkflowEngine
         var snapshot = run.Snapshot();
         await _writes.EnqueueAsync(new InstanceStatusChanged(run.Id, InstanceStatus.Suspended, now), new JournalAppended(entry));
         Bookmarks.Parked(run.Id);
-        _observers.InstanceChanged(snapshot);
+        _observers.InstanceSuspended(snapshot, waiting);
         _observers.JournalAppended(entry);
         return true;
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using ModelServeShim.IntegrationTests.Infrastructure;
 using ModelServeShim.IntegrationTests.ModServ;
@@ -144,5 +145,33 @@ public sealed class ApprovalTests(ApprovalModServFactory factory) : IClassFixtur
         var instance = await (await operatorClient.GetAsync($"/api/v1/workflow-instances/{instanceId}").ExpectAsync(HttpStatusCode.OK)).ReadJsonAsync();
         Assert.Equal("Cancelled", (string?)instance["instance"]!["status"]);
         await approver.PostAsync($"/api/v1/workflow-instances/{instanceId}/signals/approval", Decision("approve", null)).ExpectAsync(HttpStatusCode.Conflict);
+    }
+
+    [Fact]
+    public async Task LiveEvents_ShowTheInstanceSuspended_WithWhatItWaitsFor()
+    {
+        var operatorClient = factory.CreateClient(ApprovalModServFactory.OperatorKey);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/events");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        using var response = await operatorClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        using var reader = new ServerSentEventReader(await response.Content.ReadAsStreamAsync(timeout.Token));
+
+        var serviceId = await operatorClient.DeployAsync(Deploy("evented-approval"));
+        JsonNode? suspended = null;
+        while (suspended is null)
+        {
+            var e = await reader.ReadAsync(timeout.Token) ?? throw new InvalidOperationException("The stream ended.");
+            var data = JsonNode.Parse(e.Data)!;
+            if (e.Event == "instance" && (string?)data["correlationId"] == serviceId && (string?)data["status"] == "Suspended")
+            {
+                suspended = data;
+            }
+        }
+
+        var waiting = suspended["waitingFor"]!.AsArray().Single()!;
+        Assert.Equal("approval", (string?)waiting["signal"]);
+        Assert.Equal("approval", (string?)waiting["activityId"]);
+        Assert.Equal(["approver"], waiting["roles"]!.AsArray().Select(r => (string)r!));
     }
 }
