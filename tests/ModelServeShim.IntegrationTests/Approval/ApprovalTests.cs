@@ -174,4 +174,24 @@ public sealed class ApprovalTests(ApprovalModServFactory factory) : IClassFixtur
         Assert.Equal("approval", (string?)waiting["activityId"]);
         Assert.Equal(["approver"], waiting["roles"]!.AsArray().Select(r => (string)r!));
     }
+
+    [Fact]
+    public async Task CancelThroughTheInstanceApi_WhileSuspended_EndsItCancelled_AndTheServiceFailed()
+    {
+        var operatorClient = factory.CreateClient(ApprovalModServFactory.OperatorKey);
+        var serviceId = await operatorClient.DeployAsync(Deploy("cancelled-approval"));
+        var waiting = await operatorClient.WaitForStateAsync(serviceId, "AwaitingApproval");
+        var instanceId = (string)waiting["pendingApproval"]!["instanceId"]!;
+
+        var accepted = await (await operatorClient.PostAsync($"/api/v1/workflow-instances/{instanceId}/cancel", ApiClient.Json("""{"reason":"wrong model"}"""))
+            .ExpectAsync(HttpStatusCode.Accepted)).ReadJsonAsync();
+        Assert.Equal("Suspended", (string?)accepted["status"]);
+        var failed = await operatorClient.WaitForStateAsync(serviceId, "Failed");
+
+        Assert.Contains("wrong model (by operator1)", (string?)failed["lastError"]!["message"], StringComparison.Ordinal);
+        var instance = await (await operatorClient.GetAsync($"/api/v1/workflow-instances/{instanceId}").ExpectAsync(HttpStatusCode.OK)).ReadJsonAsync();
+        Assert.Equal("Cancelled", (string?)instance["instance"]!["status"]);
+        Assert.Empty(instance["instance"]!["waitingFor"]!.AsArray());
+        await operatorClient.PostAsync($"/api/v1/workflow-instances/{instanceId}/cancel", null).ExpectAsync(HttpStatusCode.Conflict);
+    }
 }
