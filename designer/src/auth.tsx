@@ -5,7 +5,7 @@ import { api, ApiError, onAuthFailure, setApiKey, asApiError } from "./api/clien
 import { restartShared } from "./api/events";
 import type { Me } from "./api/types";
 
-export type Role = "viewer" | "operator" | "admin";
+export type Role = "viewer" | "operator" | "admin" | "approver";
 
 interface AuthState {
   me: Me | null;

@@ -3,6 +3,7 @@
 export type ServiceState =
   | "Initializing"
   | "PipelineRunning"
+  | "AwaitingApproval"
   | "Deploying"
   | "HealthChecking"
   | "Running"
@@ -56,6 +57,23 @@ export interface ServiceDetail {
   history: HistoryEntry[];
   /** Every change of the desired state (`request`), oldest first. */
   desiredHistory: DesiredStateEntry[];
+  /** The sign-off the deploy pipeline waits for (state AwaitingApproval); null otherwise. */
+  pendingApproval?: PendingApproval | null;
+}
+
+/** A signal a suspended step waits for (`POST /api/v1/workflow-instances/{id}/signals/{signal}`). */
+export interface WaitingSignal {
+  signal: string;
+  activityId: string;
+  description: string | null;
+  roles: string[];
+  since: string;
+  timeoutAt: string | null;
+}
+
+export interface PendingApproval {
+  signal: WaitingSignal;
+  instanceId: string;
 }
 
 export interface DesiredStateEntry {
@@ -72,7 +90,7 @@ export interface DeployAccepted {
   totalSteps: string[];
 }
 
-export type StepStatus = "Pending" | "Running" | "Retrying" | "Succeeded" | "Failed" | "Cancelled" | "Skipped" | string;
+export type StepStatus = "Pending" | "Running" | "Retrying" | "Suspended" | "Succeeded" | "Failed" | "Cancelled" | "Skipped" | string;
 
 export interface StepAttempt {
   activityId: string;

@@ -27,6 +27,8 @@ export function stepStatus(attempts: StepAttempt[], instanceStatus: string | nul
   const last = attempts.reduce((a, b) => (b.attempt > a.attempt ? b : a));
   if (last.status === "Running") return last.attempt > 1 ? "Retrying" : "Running";
   if (last.status === "Succeeded") return "Succeeded";
+  // Waiting for a signal (e.g. an approval): it holds no slot and runs again when the signal arrives.
+  if (last.status === "Suspended" && !last.isFinal && !finished) return "Suspended";
   if (!last.isFinal && !finished) return "Retrying";
   if (last.status === "Cancelled") return "Cancelled";
   return "Failed";

@@ -8,6 +8,8 @@ const STATE_TONES: Record<string, string> = {
   Completed: "ok",
   Degraded: "warn",
   Retrying: "warn",
+  AwaitingApproval: "warn",
+  Suspended: "warn",
   Failed: "bad",
   Faulted: "bad",
   Cancelled: "muted",

@@ -35,9 +35,22 @@ public static class Outcomes
 /// <param name="Outcome">The outcome port to fire.</param>
 public readonly record struct ActivityResult(string Outcome)
 {
+    /// <summary>Set when the step suspends its instance instead of firing a port (<see cref="Suspend"/>).</summary>
+    public Bookmark? Bookmark { get; init; }
+
     /// <summary>The step completed through its <c>Done</c> port.</summary>
     public static ActivityResult Done { get; } = new(Outcomes.Done);
 
     /// <summary>Fires the named port (it must be declared with <see cref="OutcomesAttribute"/>).</summary>
     public static ActivityResult Port(string outcome) => new(outcome);
+
+    /// <summary>
+    /// Suspends the instance until <paramref name="bookmark"/>'s signal or timeout arrives; the step then runs again
+    /// with <see cref="ActivityContext.Signal"/> set. Outputs set before suspending are discarded.
+    /// </summary>
+    public static ActivityResult Suspend(Bookmark bookmark)
+    {
+        ArgumentNullException.ThrowIfNull(bookmark);
+        return new ActivityResult("") { Bookmark = bookmark };
+    }
 }

@@ -36,6 +36,12 @@ public abstract class ActivityContext
     /// <summary>Services of the host.</summary>
     public abstract IServiceProvider Services { get; }
 
+    /// <summary>
+    /// The signal (or timeout) this attempt resumes from, when the step suspended earlier
+    /// (<see cref="ActivityResult.Suspend"/>); null on a first run.
+    /// </summary>
+    public virtual SignalDelivery? Signal => null;
+
     /// <summary>Sets an output of this step, readable by later steps as <c>steps["id"].output.name</c>.</summary>
     public abstract void SetOutput(string name, JsonNode? value);
 

@@ -96,6 +96,12 @@ public static class OutputKinds
     /// <summary>An object: the rendered deployment spec (<c>GET /api/v1/modserv/{id}/manifests</c>).</summary>
     public const string DeploymentSpec = "deploymentSpec";
 
+    /// <summary>
+    /// An object: a person's sign-off (<c>decision</c> approve or reject, <c>by</c>, <c>comment</c>, <c>at</c>); the control plane
+    /// records it in the service's history.
+    /// </summary>
+    public const string Approval = "approval";
+
     /// <summary>Every kind.</summary>
-    public static readonly IReadOnlyList<string> All = [Endpoint, ModelFacts, MemoryEstimate, ResourceIds, DryRun, DeploymentSpec];
+    public static readonly IReadOnlyList<string> All = [Endpoint, ModelFacts, MemoryEstimate, ResourceIds, DryRun, DeploymentSpec, Approval];
 }

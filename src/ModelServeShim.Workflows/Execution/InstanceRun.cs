@@ -40,6 +40,29 @@ public sealed class InstanceRun
     /// <summary>Attempts already made per step (continues numbering after a resume).</summary>
     internal ConcurrentDictionary<string, int> Attempts { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Steps that suspended the instance, with their open bookmark.</summary>
+    internal ConcurrentDictionary<string, BookmarkRecord> Waiting { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Signals (or timeouts) delivered to waiting steps, consumed when the step runs again.</summary>
+    internal ConcurrentDictionary<string, Abstractions.Activities.SignalDelivery> Signals { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Guards the hand-over between a run that is about to suspend (<see cref="Parked"/>) and a signal delivered to it
+    /// in memory: a signal either reaches the live run, or finds it parked and resumes the instance from the store.
+    /// </summary>
+    internal Lock Gate { get; } = new();
+
+    /// <summary>True once the run decided to suspend: signals then resume the instance from the store.</summary>
+    internal bool Parked { get; set; }
+
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when a signal is delivered to this live run (see <see cref="Wake"/>).</summary>
+    internal Task Woken => Volatile.Read(ref _wake).Task;
+
+    /// <summary>Wakes the engine's loop for this run: a waiting step has its signal.</summary>
+    internal void Wake() => Interlocked.Exchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
     /// <summary>Cancelled by a user request.</summary>
     internal CancellationTokenSource Cancellation { get; } = new();
 

@@ -70,6 +70,29 @@ internal sealed class StepRecorder(
         observers.JournalAppended(entry);
     }
 
+    /// <summary>
+    /// Ends the attempt as Suspended (not final: the step runs again when its signal arrives) and stores its bookmark,
+    /// in one batch, awaited: a signal can only find a bookmark that is committed.
+    /// </summary>
+    public async Task<BookmarkRecord> SuspendAttemptAsync(InstanceRun run, StepExecutionRecord record, Abstractions.Activities.Bookmark bookmark)
+    {
+        var now = timeProvider.GetUtcNow();
+        var row = Bookmarks.NewRecord(run.Id, record.ActivityId, bookmark, now);
+        record.Status = StepStatus.Suspended;
+        record.EndedAt = now;
+        record.IsFinal = false;
+        var copy = Copy(record);
+        var entry = run.Journal(now, LogLevel.Information, "StepSuspended",
+            $"Step '{record.ActivityId}' waits for signal '{row.Name}'{(row.Roles.Length > 0 ? $" from a caller with role {row.Roles.Replace(",", " or ", StringComparison.Ordinal)}" : "")}"
+            + (row.TimeoutAt is { } due ? $" until {due:u}, then takes its timeout path." : "."),
+            record.ActivityId, record.Attempt,
+            new Dictionary<string, object?> { ["signal"] = row.Name, ["roles"] = row.Roles, ["timeoutAt"] = row.TimeoutAt, ["description"] = row.Description });
+        await writes.EnqueueAsync(new StepEnded(copy), new BookmarkCreated(row), new JournalAppended(entry));
+        observers.StepChanged(run, copy);
+        observers.JournalAppended(entry);
+        return row;
+    }
+
     public async Task FinishAttemptAsync(
         InstanceRun run, StepExecutionRecord? record, StepStatus status, string errorType, string message, bool retryable, TimeSpan? retryDelay, bool final)
     {

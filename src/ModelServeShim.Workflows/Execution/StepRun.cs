@@ -18,6 +18,8 @@ namespace ModelServeShim.Workflows.Execution;
 internal sealed class StepRun(StepRecorder recorder, InstanceRun run, CompiledStep step)
 {
     private StepExecutionRecord? _current;
+    private BookmarkRecord? _suspended;
+    private SignalDelivery? _signal;
 
     public InstanceRun Run => run;
 
@@ -32,7 +34,7 @@ internal sealed class StepRun(StepRecorder recorder, InstanceRun run, CompiledSt
         {
             var result = await step.Pipeline.ExecuteAsync(
                 static (ctx, self) => self.AttemptAsync(ctx.CancellationToken), context, this);
-            return StepConclusion.Success(result);
+            return _suspended is { } bookmark ? StepConclusion.Suspend(bookmark) : StepConclusion.Success(result);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -79,7 +81,13 @@ internal sealed class StepRun(StepRecorder recorder, InstanceRun run, CompiledSt
 
         // One DI scope per attempt: the activity and the scoped services it uses live exactly as long as the attempt.
         await using var scope = recorder.Services.CreateAsyncScope();
-        var context = new StepContext(recorder, run, step, attempt, scope.ServiceProvider, cancellationToken);
+        // The signal a waiting step resumes with is taken once and kept for this step's retries.
+        if (_signal is null && run.Signals.TryRemove(step.Id, out var signal))
+        {
+            _signal = signal;
+        }
+
+        var context = new StepContext(recorder, run, step, attempt, scope.ServiceProvider, _signal, cancellationToken);
         try
         {
             var inputs = await EvaluateInputsAsync();
@@ -101,6 +109,12 @@ internal sealed class StepRun(StepRecorder recorder, InstanceRun run, CompiledSt
                 {
                     disposable.Dispose();
                 }
+            }
+
+            if (result.Bookmark is { } bookmark)
+            {
+                _suspended = await recorder.SuspendAttemptAsync(run, _current, bookmark);
+                return new StepResult("", []);
             }
 
             if (!step.Descriptor.Outcomes.Contains(result.Outcome))
@@ -240,8 +254,11 @@ internal sealed class StepRun(StepRecorder recorder, InstanceRun run, CompiledSt
         }
     }
 
-    private sealed class StepContext(StepRecorder recorder, InstanceRun run, CompiledStep step, int attempt, IServiceProvider services, CancellationToken token) : ActivityContext
+    private sealed class StepContext(
+        StepRecorder recorder, InstanceRun run, CompiledStep step, int attempt, IServiceProvider services, SignalDelivery? signal, CancellationToken token) : ActivityContext
     {
+        public override SignalDelivery? Signal => signal;
+
         public JsonObject Output { get; } = [];
 
         public override string InstanceId => run.Id;
@@ -280,6 +297,11 @@ internal sealed class StepRun(StepRecorder recorder, InstanceRun run, CompiledSt
 /// <summary>How a step ended.</summary>
 internal sealed record StepConclusion(StepResult? Result, string? ErrorType, string? Message, bool Retryable, bool WasCancelled)
 {
+    /// <summary>Set when the step suspended its instance: what it waits for.</summary>
+    public BookmarkRecord? Bookmark { get; init; }
+
+    public static StepConclusion Suspend(BookmarkRecord bookmark) => new(null, null, null, false, false) { Bookmark = bookmark };
+
     public static StepConclusion Success(StepResult r) => new(r, null, null, false, false);
 
     public static StepConclusion Failure(string type, string message, bool retryable) => new(null, type, message, retryable, false);

@@ -41,7 +41,7 @@ public sealed record StartRequest(string DefinitionId, JsonObject? Input, string
 /// that were running when the process stopped are resumed on start (completed steps are not run again;
 /// a step that was in flight runs again: activities must be idempotent).
 /// </summary>
-public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
+public sealed partial class WorkflowEngine : IHostedService, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, InstanceRun> _runs = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _slots;
@@ -77,6 +77,7 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
         _logger = loggers.CreateLogger<WorkflowEngine>();
         _slots = new SemaphoreSlim(options.Value.MaxConcurrentInstances);
         _steps = new StepRecorder(services, time, templates, writes, observers, loggers.CreateLogger<StepRecorder>());
+        Bookmarks = new Bookmarks(db, this, time, loggers.CreateLogger<Bookmarks>());
     }
 
     /// <summary>Instances running or waiting in this process.</summary>
@@ -122,12 +123,20 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
     {
         if (!_runs.TryGetValue(instanceId, out var run))
         {
-            return false;
+            return CancelSuspended(null, instanceId, reason, by);
         }
 
-        run.CancelRequest ??= (reason, by);
-        run.Cancellation.Cancel();
-        return true;
+        lock (run.Gate)
+        {
+            if (!run.Parked)
+            {
+                run.CancelRequest ??= (reason, by);
+                run.Cancellation.Cancel();
+                return true;
+            }
+        }
+
+        return CancelSuspended(run, instanceId, reason, by);
     }
 
     /// <summary>Waits until an instance active in this process ends (for tests and callers that need it).</summary>
@@ -139,7 +148,7 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
     {
         await using var db = await _db.CreateDbContextAsync(cancellationToken);
         var unfinished = await db.Instances
-            .Where(i => i.Status == InstanceStatus.Pending || i.Status == InstanceStatus.Running)
+            .Where(i => i.Status == InstanceStatus.Pending || i.Status == InstanceStatus.Running || i.Status == InstanceStatus.Suspended)
             .OrderBy(i => i.CreatedAt)
             .ToListAsync(cancellationToken);
         foreach (var record in unfinished)
@@ -151,6 +160,12 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
 
             try
             {
+                if (record.Status == InstanceStatus.Suspended)
+                {
+                    await RestoreSuspendedAsync(db, record, cancellationToken);
+                    continue;
+                }
+
                 await ResumeAsync(db, record, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -167,6 +182,8 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
         {
             await _stopping.CancelAsync();
         }
+
+        Bookmarks.Dispose();
 
         var all = _runs.Values.Select(r => r.Finished.Task).ToArray();
         await Task.WhenAll(all).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -201,19 +218,7 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
             return;
         }
 
-        var steps = await db.StepExecutions.AsNoTracking().Where(s => s.InstanceId == record.Id).ToListAsync(cancellationToken);
-        var lastSequence = await db.Journal.Where(j => j.InstanceId == record.Id).MaxAsync(j => (long?)j.Sequence, cancellationToken) ?? 0;
-        var run = new InstanceRun(record, workflow, JsonNode.Parse(record.InputJson) as JsonObject ?? []);
-        run.SetJournalSequence(lastSequence);
-        foreach (var s in steps)
-        {
-            run.Attempts.AddOrUpdate(s.ActivityId, s.Attempt, (_, n) => Math.Max(n, s.Attempt));
-            if (s.IsFinal && s.Outcome is not null)
-            {
-                run.Completed[s.ActivityId] = new StepResult(s.Outcome, JsonNode.Parse(s.OutputJson ?? "{}") as JsonObject ?? []);
-            }
-        }
-
+        var (run, steps) = await LoadRunAsync(db, record, workflow, cancellationToken);
         var interrupted = steps.Where(s => s.Status == StepStatus.Running).ToList();
         foreach (var s in interrupted)
         {
@@ -294,13 +299,14 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
         var running = new Dictionary<string, Task<StepConclusion>>(StringComparer.Ordinal);
         while (true)
         {
+            var woken = run.Woken;
             Schedule(run, running, cancellationToken);
-            if (running.Count == 0)
+            if (running.Count == 0 && run.Waiting.IsEmpty)
             {
                 break;
             }
 
-            var finished = await Task.WhenAny(running.Values);
+            var finished = running.Count == 0 ? null : await Task.WhenAny(running.Values.Cast<Task>().Append(woken));
             if (started is not null)
             {
                 await started;
@@ -308,10 +314,33 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
                 _observers.InstanceChanged(startedSnapshot);
             }
 
+            if (running.Count == 0)
+            {
+                // Only waiting steps are left: suspend (no thread, no slot), unless a signal arrived meanwhile.
+                if (await TrySuspendAsync(run, cancellationToken))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            if (finished == woken)
+            {
+                continue; // A waiting step has its signal: schedule it.
+            }
+
             var id = running.First(kv => kv.Value == finished).Key;
             running.Remove(id);
-            var conclusion = await finished;
+            var conclusion = await (Task<StepConclusion>)finished!;
             var step = run.Workflow.Steps[id];
+            if (conclusion.Bookmark is { } bookmark)
+            {
+                run.Waiting[id] = bookmark;
+                Bookmarks.Arm(bookmark);
+                continue;
+            }
+
             if (conclusion.Result is { } result)
             {
                 run.Completed[id] = result;
@@ -383,6 +412,16 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
                     continue;
                 }
 
+                if (run.Waiting.ContainsKey(step.Id))
+                {
+                    if (run.Signals.ContainsKey(step.Id) && run.Waiting.TryRemove(step.Id, out _))
+                    {
+                        running[step.Id] = new StepRun(_steps, run, step).ExecuteAsync(cancellationToken);
+                    }
+
+                    continue;
+                }
+
                 var resolved = true;
                 var fired = step.Incoming.Count == 0;
                 foreach (var (source, port) in step.Incoming)
@@ -429,6 +468,11 @@ public sealed class WorkflowEngine : IHostedService, IAsyncDisposable
 
     private async Task FinishAsync(InstanceRun run, InstanceStatus status, string? step, string? errorType, string? message)
     {
+        if (!run.Waiting.IsEmpty)
+        {
+            await Bookmarks.CloseAllAsync(run.Id, run.CancelRequest?.By ?? "runtime", CancellationToken.None);
+        }
+
         var now = _time.GetUtcNow();
         run.Record.Status = status;
         run.Record.FinishedAt = now;

@@ -16,6 +16,12 @@ public interface IWorkflowObserver
 
     /// <summary>A journal entry was written.</summary>
     void OnJournal(JournalRecord entry) { }
+
+    /// <summary>
+    /// The instance was stored Suspended, waiting for <paramref name="waitingFor"/> (its open bookmarks). By default
+    /// this is reported as a status change (<see cref="OnInstanceChanged"/>).
+    /// </summary>
+    void OnSuspended(InstanceRecord instance, IReadOnlyList<BookmarkRecord> waitingFor) => OnInstanceChanged(instance);
 }
 
 /// <summary>Fans events out to every registered observer, isolating their failures.</summary>
@@ -24,6 +30,8 @@ public sealed class WorkflowObservers(IEnumerable<IWorkflowObserver> observers, 
     private readonly IWorkflowObserver[] _observers = [.. observers];
 
     internal void InstanceChanged(InstanceRecord instance) => Each(o => o.OnInstanceChanged(instance));
+
+    internal void InstanceSuspended(InstanceRecord instance, IReadOnlyList<BookmarkRecord> waitingFor) => Each(o => o.OnSuspended(instance, waitingFor));
 
     internal void StepChanged(InstanceRun run, StepExecutionRecord step) => Each(o => o.OnStepChanged(run.Record, step));
 

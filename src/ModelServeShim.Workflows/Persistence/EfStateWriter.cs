@@ -64,6 +64,17 @@ internal sealed class EfStateWriter(IDbContextFactory<WorkflowDbContext> factory
                     break;
                 }
 
+            case InstanceStatusChanged c:
+                {
+                    var e = Instance(db, c.Id);
+                    Set(e, nameof(InstanceRecord.Status), c.Status);
+                    Set(e, nameof(InstanceRecord.UpdatedAt), c.UpdatedAt);
+                    break;
+                }
+
+            case BookmarkCreated c:
+                db.Bookmarks.Add(c.Row);
+                break;
             case StepStarted c:
                 db.StepExecutions.Add(c.Row);
                 break;

@@ -96,6 +96,8 @@ public enum InstanceStatus
     Pending,
     /// <summary>Running.</summary>
     Running,
+    /// <summary>Waiting for a signal (<see cref="BookmarkRecord"/>): no step runs, it holds no slot.</summary>
+    Suspended,
     /// <summary>Finished: every reachable step completed.</summary>
     Completed,
     /// <summary>A step failed with no <c>Failed</c> connection.</summary>
@@ -171,6 +173,54 @@ public enum StepStatus
     Cancelled,
     /// <summary>The server stopped while it ran; it ran again on resume.</summary>
     Interrupted,
+    /// <summary>The attempt suspended the instance: the step waits for a signal and runs again when it arrives.</summary>
+    Suspended,
+}
+
+/// <summary>
+/// What a suspended step waits for (a bookmark): a named signal or a timeout. Resolved exactly once, by the first of
+/// the signal, the timeout or a cancel, through a conditional update (<see cref="ResolvedAt"/> still null).
+/// </summary>
+public sealed class BookmarkRecord
+{
+    /// <summary>The bookmark's id.</summary>
+    public Guid Id { get; set; }
+
+    /// <summary>The instance.</summary>
+    public string InstanceId { get; set; } = "";
+
+    /// <summary>The step that suspended.</summary>
+    public string ActivityId { get; set; } = "";
+
+    /// <summary>The signal's name.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>What the step waits for, for people.</summary>
+    public string? Description { get; set; }
+
+    /// <summary>The roles that may send the signal, comma-separated; empty for operators.</summary>
+    public string Roles { get; set; } = "";
+
+    /// <summary>The JSON Schema the payload must match, if any.</summary>
+    public string? PayloadSchemaJson { get; set; }
+
+    /// <summary>When it was created.</summary>
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>When it times out, if it does.</summary>
+    public DateTimeOffset? TimeoutAt { get; set; }
+
+    /// <summary>When it was resolved; null while the step waits.</summary>
+    public DateTimeOffset? ResolvedAt { get; set; }
+
+    /// <summary>How: <c>Received</c>, <c>TimedOut</c> or <c>Cancelled</c>.</summary>
+    public string? Resolution { get; set; }
+
+    /// <summary>Who resolved it (the signal's sender; <c>runtime</c> for a timeout).</summary>
+    public string? ResolvedBy { get; set; }
+
+    /// <summary>The signal's payload as JSON.</summary>
+    public string? PayloadJson { get; set; }
 }
 
 /// <summary>A journal entry: what happened, for people.</summary>

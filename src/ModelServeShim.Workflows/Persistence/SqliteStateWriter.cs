@@ -22,6 +22,8 @@ internal sealed class SqliteStateWriter(string connectionString) : IStateWriter
     private SqliteCommand _insertStep = null!;
     private SqliteCommand _endStep = null!;
     private SqliteCommand _insertJournal = null!;
+    private SqliteCommand _instanceStatus = null!;
+    private SqliteCommand _insertBookmark = null!;
     private SqliteCommand _lastRowId = null!;
     private SqliteCommand[] _commands = [];
 
@@ -77,6 +79,17 @@ internal sealed class SqliteStateWriter(string connectionString) : IStateWriter
                 Update(_finishInstance, "workflow_instances", c.Id, c.Id, c.Status.ToString(), c.OutputJson, ToBinary(c.FinishedAt), c.FaultedStep,
                     c.ErrorType, c.ErrorMessage);
                 break;
+            case InstanceStatusChanged c:
+                Update(_instanceStatus, "workflow_instances", c.Id, c.Id, c.Status.ToString(), ToBinary(c.UpdatedAt));
+                break;
+            case BookmarkCreated c:
+                {
+                    var r = c.Row;
+                    Run(_insertBookmark, Key(r.Id), r.InstanceId, r.ActivityId, r.Name, r.Description, r.Roles, r.PayloadSchemaJson, ToBinary(r.CreatedAt),
+                        Time(r.TimeoutAt), Time(r.ResolvedAt), r.Resolution, r.ResolvedBy, r.PayloadJson);
+                    break;
+                }
+
             case StepStarted c:
                 {
                     var r = c.Row;
@@ -166,8 +179,14 @@ internal sealed class SqliteStateWriter(string connectionString) : IStateWriter
             INSERT INTO journal_entries (InstanceId, Sequence, Timestamp, Level, ActivityId, Attempt, Event, Message, PropertiesJson)
             VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8)
             """, 9);
+        _instanceStatus = Prepare(connection, "UPDATE workflow_instances SET Status = $p1, UpdatedAt = $p2 WHERE Id = $p0", 3);
+        _insertBookmark = Prepare(connection, """
+            INSERT INTO workflow_bookmarks (Id, InstanceId, ActivityId, Name, Description, Roles, PayloadSchemaJson, CreatedAt, TimeoutAt, ResolvedAt,
+                Resolution, ResolvedBy, PayloadJson)
+            VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12)
+            """, 13);
         _lastRowId = Prepare(connection, "SELECT last_insert_rowid()", 0);
-        _commands = [_insertInstance, _startInstance, _resumeInstance, _finishInstance, _insertStep, _endStep, _insertJournal, _lastRowId];
+        _commands = [_insertInstance, _startInstance, _resumeInstance, _finishInstance, _insertStep, _endStep, _insertJournal, _instanceStatus, _insertBookmark, _lastRowId];
         _connection = connection;
         return connection;
     }

@@ -33,3 +33,9 @@ internal sealed record StepEnded(StepExecutionRecord Row) : StateChange;
 
 /// <summary>A journal entry; the store assigns <see cref="JournalRecord.Id"/> when it commits.</summary>
 internal sealed record JournalAppended(JournalRecord Row) : StateChange;
+
+/// <summary>The instance suspended (waits for a signal) or runs again after one: Status, UpdatedAt.</summary>
+internal sealed record InstanceStatusChanged(string Id, InstanceStatus Status, DateTimeOffset UpdatedAt) : StateChange;
+
+/// <summary>A suspended step's bookmark, every column.</summary>
+internal sealed record BookmarkCreated(BookmarkRecord Row) : StateChange;

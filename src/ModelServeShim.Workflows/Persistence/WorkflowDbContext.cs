@@ -18,6 +18,9 @@ public class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : Db
     /// <summary>Step attempts.</summary>
     public DbSet<StepExecutionRecord> StepExecutions => Set<StepExecutionRecord>();
 
+    /// <summary>Bookmarks of suspended steps.</summary>
+    public DbSet<BookmarkRecord> Bookmarks => Set<BookmarkRecord>();
+
     /// <summary>Journal entries.</summary>
     public DbSet<JournalRecord> Journal => Set<JournalRecord>();
 
@@ -58,6 +61,16 @@ public class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : Db
             e.ToTable("step_executions");
             e.HasKey(x => x.Id);
             e.HasIndex(x => new { x.InstanceId, x.ActivityId, x.Attempt });
+        });
+        modelBuilder.Entity<BookmarkRecord>(e =>
+        {
+            e.ToTable("workflow_bookmarks");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.InstanceId).HasMaxLength(64);
+            e.Property(x => x.Name).HasMaxLength(64);
+            e.Property(x => x.Resolution).HasMaxLength(16);
+            e.HasIndex(x => new { x.InstanceId, x.Name });
+            e.HasIndex(x => x.ResolvedAt);
         });
         modelBuilder.Entity<JournalRecord>(e =>
         {

@@ -61,7 +61,21 @@ public sealed record ServiceError(string? Type, string? Message, string? Step);
 public sealed record ServiceDetail(
     ServiceSummary Service, string ModelFile, string? Namespace, JsonNode? Request, string? InstanceId, string? CurrentStep,
     JsonNode? Model, JsonNode? Memory, JsonNode? ResourceIds, ServiceError? LastError, IReadOnlyList<HistoryEntry> History,
-    IReadOnlyList<DesiredStateEntry> DesiredHistory);
+    IReadOnlyList<DesiredStateEntry> DesiredHistory)
+{
+    /// <summary>The sign-off the deploy pipeline waits for (state AwaitingApproval); null otherwise.</summary>
+    public PendingApproval? PendingApproval { get; init; }
+}
+
+/// <summary>What a service's deploy pipeline waits for, when it waits for a sign-off.</summary>
+/// <param name="Signal">The signal's name and the waiting step.</param>
+/// <param name="InstanceId">The pipeline instance.</param>
+public sealed record PendingApproval(WaitingSignal Signal, string InstanceId);
+
+/// <summary>An approve or reject decision (<c>POST /api/v1/modserv/{id}/approval</c>).</summary>
+/// <param name="Decision"><c>approve</c> or <c>reject</c>.</param>
+/// <param name="Comment">Why (recorded in the service's history and the pipeline's journal).</param>
+public sealed record ApprovalDecision(string? Decision, string? Comment);
 
 /// <summary>One pipeline step as the dashboard shows it.</summary>
 public sealed record PipelineStep(
@@ -152,6 +166,9 @@ public static class ModServApi
             .WithSummary("Answers at once in Stopping: cancels a running pipeline, then the undeploy pipeline removes the service's resources; ends in Stopped (or Failed, naming what remains).");
         group.MapPost("/{serviceId}/scale", ScaleAsync).RequireAuthorization(Policies.Operate).WithName("Scale")
             .WithSummary("Sets the desired replica count of a Running or Degraded service and answers at once in Scaling; the scale pipeline applies it.");
+        group.MapPost("/{serviceId}/approval", DecideApprovalAsync).WithName("DecideApproval")
+            .WithSummary("Approves or rejects a service whose pipeline waits for approval ({\"decision\": \"approve\"|\"reject\", \"comment\": …}); the role the approval step names (approver; admins too) is required. 409 when it does not wait (or was decided already).")
+            .Accepts<ApprovalDecision>("application/json");
         group.MapPost("/{serviceId}/redeploy", RedeployAsync).RequireAuthorization(Policies.Operate).WithName("Redeploy")
             .WithSummary("Runs the deploy pipeline (its latest version) again with the service's desired state (e.g. after a failure or a changed definition).");
         return app;
@@ -238,7 +255,8 @@ public static class ModServApi
     }
 
     private static async Task<Results<Ok<Envelope<ServiceDetail>>, NotFound<Envelope<object>>>> GetAsync(
-        string serviceId, ServiceStore services, PipelineFactsReader facts, IDbContextFactory<ControlPlaneDbContext> db, IDbContextFactory<WorkflowDbContext> workflowDb, CancellationToken ct)
+        string serviceId, ServiceStore services, PipelineFactsReader facts, IDbContextFactory<ControlPlaneDbContext> db, IDbContextFactory<WorkflowDbContext> workflowDb,
+        WorkflowEngine engine, CancellationToken ct)
     {
         var service = await services.GetAsync(serviceId, ct);
         if (service is null)
@@ -251,12 +269,18 @@ public static class ModServApi
         var changes = await context.DesiredStateChanges.AsNoTracking().Where(c => c.ServiceId == serviceId).OrderBy(c => c.Id).ToListAsync(ct);
         var reported = await facts.ReadAsync(service.DeployInstanceId, ct);
         string? current = null;
+        PendingApproval? pending = null;
         if (service.InstanceId is not null)
         {
             await using var wf = await workflowDb.CreateDbContextAsync(ct);
             current = await wf.StepExecutions.AsNoTracking()
-                .Where(s => s.InstanceId == service.InstanceId && s.Status == StepStatus.Running)
-                .Select(s => s.ActivityId).FirstOrDefaultAsync(ct);
+                .Where(s => s.InstanceId == service.InstanceId && (s.Status == StepStatus.Running || (s.Status == StepStatus.Suspended && !s.IsFinal)))
+                .OrderByDescending(s => s.StartedAt).Select(s => s.ActivityId).FirstOrDefaultAsync(ct);
+            var open = await engine.Bookmarks.OpenAsync([service.InstanceId], ct);
+            if (open.GetValueOrDefault(service.InstanceId)?.FirstOrDefault(b => b.Name == Workflows.Activities.Builtin.ApprovalActivity.SignalName) is { } bookmark)
+            {
+                pending = new PendingApproval(WaitingSignal.From(bookmark), service.InstanceId);
+            }
         }
 
         return Ok(new ServiceDetail(
@@ -271,7 +295,7 @@ public static class ModServApi
             service.State == ServiceState.Stopped ? null : reported.ResourceIds,
             service.LastError is null && service.LastErrorType is null ? null : new ServiceError(service.LastErrorType, service.LastError, service.LastErrorStep),
             [.. history.Select(h => new HistoryEntry(h.At, h.From, h.To, h.Reason, h.Operator))],
-            [.. changes.Select(c => new DesiredStateEntry(c.Generation, c.At, c.Operator, c.Change, JsonNode.Parse(c.StateJson)))]));
+            [.. changes.Select(c => new DesiredStateEntry(c.Generation, c.At, c.Operator, c.Change, JsonNode.Parse(c.StateJson)))]) { PendingApproval = pending });
     }
 
     private static async Task<Results<Ok<Envelope<PipelineView>>, NotFound<Envelope<object>>>> PipelineAsync(
@@ -299,6 +323,7 @@ public static class ModServApi
                 { Status: StepStatus.Running } when last.Attempt > 1 => "Retrying",
                 { Status: StepStatus.Running } => "Running",
                 { Status: StepStatus.Succeeded } => "Succeeded",
+                { Status: StepStatus.Suspended, IsFinal: false } when !finished => "Suspended",
                 { IsFinal: false } when !finished => "Retrying",
                 { Status: StepStatus.Cancelled } => "Cancelled",
                 _ => "Failed",
@@ -450,5 +475,58 @@ public static class ModServApi
         }
 
         return Answer(await commands.ScaleAsync(serviceId, replicas, http.User.OperatorName(), ct), ServiceSummary.From);
+    }
+
+    private static async Task<Results<Ok<Envelope<SignalAccepted>>, BadRequest<Envelope<object>>, NotFound<Envelope<object>>, Conflict<Envelope<object>>, JsonHttpResult<Envelope<object>>>> DecideApprovalAsync(
+        string serviceId, HttpContext http, ServiceStore services, WorkflowEngine engine, CancellationToken ct)
+    {
+        var body = await Problems.ReadBodyAsync(http.Request, MaxBody, ct);
+        ApprovalDecision? decision = null;
+        try
+        {
+            decision = body is null ? null : JsonSerializer.Deserialize<ApprovalDecision>(body, DeployRequestValidator.Json);
+        }
+        catch (JsonException)
+        {
+            // Reported below.
+        }
+
+        if (decision?.Decision is not ("approve" or "reject"))
+        {
+            return Invalid("Send {\"decision\": \"approve\" or \"reject\", \"comment\": \"why\"}.", [new FieldError("decision", "decision is required: approve or reject.")]);
+        }
+
+        if (decision.Comment is { Length: > Workflows.Activities.Builtin.ApprovalActivity.MaxCommentLength })
+        {
+            return Invalid("The comment is too long.", [new FieldError("comment", $"comment is limited to {Workflows.Activities.Builtin.ApprovalActivity.MaxCommentLength} characters.")]);
+        }
+
+        var service = await services.GetAsync(serviceId, ct);
+        if (service is null)
+        {
+            return NotFoundService(serviceId);
+        }
+
+        if (service.InstanceId is null)
+        {
+            return Conflict($"Service '{serviceId}' is {service.State}; its pipeline does not wait for approval.", service.State);
+        }
+
+        var payload = new JsonObject { ["decision"] = decision.Decision };
+        if (!string.IsNullOrEmpty(decision.Comment))
+        {
+            payload["comment"] = decision.Comment;
+        }
+
+        var by = http.User.OperatorName();
+        var result = await engine.Bookmarks.SignalAsync(service.InstanceId, Workflows.Activities.Builtin.ApprovalActivity.SignalName, payload, by, http.User.IsInRole, ct);
+        return result.Outcome switch
+        {
+            SignalOutcome.Accepted => Ok(new SignalAccepted(service.InstanceId, result.Bookmark!.Name, result.Bookmark.ActivityId, by)),
+            SignalOutcome.Forbidden => TypedResults.Json(new Envelope<object>(StatusCodes.Status403Forbidden, null,
+                $"Your key's role does not allow deciding this approval: it needs role {string.Join(" or ", Bookmarks.RolesOf(result.Bookmark!))}.", []), statusCode: StatusCodes.Status403Forbidden),
+            SignalOutcome.PayloadInvalid => Invalid(result.Message, [.. (result.Errors ?? new Dictionary<string, string>()).Select(e => new FieldError(e.Key.TrimStart('$', '.'), e.Value))]),
+            _ => Conflict($"Service '{serviceId}' is {service.State}; its pipeline does not wait for approval: {result.Message}", service.State),
+        };
     }
 }

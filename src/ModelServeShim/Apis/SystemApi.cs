@@ -25,9 +25,9 @@ public static class SystemApi
             .WithName("GetVersion").WithSummary("The server's version line.");
         group.MapGet("/me", (ClaimsPrincipal user, IOptions<AuthOptions> auth) => TypedResults.Ok(new CallerInfo(
                 user.OperatorName(),
-                [.. Roles.All.Where(user.IsInRole)],
+                [.. Roles.All.Append(Roles.Approver).Where(user.IsInRole)],
                 auth.Value.ApiKeys.Count > 0)))
-            .WithName("GetCaller").WithSummary("The caller's name, roles (viewer, operator, admin; cumulative) and whether the server requires API keys.");
+            .WithName("GetCaller").WithSummary("The caller's name, roles (viewer, operator, admin cumulative; approver for admins and approvers) and whether the server requires API keys.");
         group.MapGet("/schemas/workflow-definition.json", () =>
         {
             var stream = typeof(SystemApi).Assembly.GetManifestResourceStream("workflow-definition.schema.json")!;

@@ -10,10 +10,11 @@ public sealed class ControlPlaneOptions
 
     /// <summary>
     /// Which lifecycle state a step of a given activity type puts the service in while it runs
-    /// (<c>Deploying</c>, <c>HealthChecking</c>); any other step means <c>PipelineRunning</c>.
+    /// (<c>Deploying</c>, <c>HealthChecking</c>, <c>AwaitingApproval</c>); any other step means <c>PipelineRunning</c>.
     /// </summary>
     public Dictionary<string, ServiceState> StepStates { get; set; } = new(StringComparer.Ordinal)
     {
+        ["ModelServeShim.Approval"] = ServiceState.AwaitingApproval,
         ["ModelServeShim.Llm.ResourceDeployment"] = ServiceState.Deploying,
         ["ModelServeShim.Llm.HealthCheck"] = ServiceState.HealthChecking,
     };

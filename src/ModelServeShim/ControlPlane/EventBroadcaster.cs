@@ -16,7 +16,12 @@ namespace ModelServeShim.ControlPlane;
 public sealed record ServerEvent(string Name, string Data);
 
 /// <summary>The data of an <c>instance</c> event: an instance's status changed.</summary>
-public sealed record InstanceEvent(string InstanceId, string DefinitionId, int DefinitionVersion, InstanceStatus Status, string? CorrelationId);
+public sealed record InstanceEvent(string InstanceId, string DefinitionId, int DefinitionVersion, InstanceStatus Status, string? CorrelationId)
+{
+    /// <summary>When it was suspended: the signals it waits for (absent otherwise).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Apis.WaitingSignal>? WaitingFor { get; init; }
+}
 
 /// <summary>The data of a <c>step</c> event: a step attempt started or ended.</summary>
 public sealed record StepEvent(
@@ -100,6 +105,13 @@ public sealed class EventBroadcaster : IWorkflowObserver
     /// <inheritdoc />
     public void OnInstanceChanged(InstanceRecord instance) => Publish("instance", () =>
         new InstanceEvent(instance.Id, instance.DefinitionId, instance.DefinitionVersion, instance.Status, instance.CorrelationId));
+
+    /// <inheritdoc />
+    public void OnSuspended(InstanceRecord instance, IReadOnlyList<BookmarkRecord> waitingFor) => Publish("instance", () =>
+        new InstanceEvent(instance.Id, instance.DefinitionId, instance.DefinitionVersion, instance.Status, instance.CorrelationId)
+        {
+            WaitingFor = [.. waitingFor.Select(Apis.WaitingSignal.From)],
+        });
 
     /// <inheritdoc />
     public void OnStepChanged(InstanceRecord instance, StepExecutionRecord step) => Publish("step", () => new StepEvent(

@@ -5,6 +5,8 @@ using ModelServeShim.Abstractions.Shimlets;
 using ModelServeShim.Hosting;
 using ModelServeShim.Models;
 using ModelServeShim.Models.Memory;
+using ModelServeShim.Abstractions.Activities;
+using ModelServeShim.Workflows.Activities;
 using ModelServeShim.Workflows.Execution;
 using ModelServeShim.Workflows.Persistence;
 
@@ -26,6 +28,7 @@ public sealed class PipelineProjection(
     ShimMetrics metrics,
     PipelineEventQueue events,
     PipelineFactsReader facts,
+    ActivityRegistry activities,
     TimeProvider time,
     ILogger<PipelineProjection> logger) : BackgroundService
 {
@@ -62,7 +65,7 @@ public sealed class PipelineProjection(
     {
         await using var context = await db.CreateDbContextAsync(cancellationToken);
         var open = await context.Services.AsNoTracking()
-            .Where(s => s.State == ServiceState.Initializing || s.State == ServiceState.PipelineRunning
+            .Where(s => s.State == ServiceState.Initializing || s.State == ServiceState.PipelineRunning || s.State == ServiceState.AwaitingApproval
                 || s.State == ServiceState.Deploying || s.State == ServiceState.HealthChecking || s.State == ServiceState.Scaling
                 || s.State == ServiceState.Stopping)
             .ToListAsync(cancellationToken);
@@ -127,9 +130,15 @@ public sealed class PipelineProjection(
                 {
                     ServiceState.Deploying => ServiceTrigger.EnterDeploying,
                     ServiceState.HealthChecking => ServiceTrigger.EnterHealthChecking,
+                    ServiceState.AwaitingApproval => ServiceTrigger.EnterAwaitingApproval,
                     _ => ServiceTrigger.EnterPipeline,
                 };
                 await store.TransitionAsync(service.Id, trigger, $"step '{step.ActivityId}' started (attempt {step.Attempt})", "pipeline", null, cancellationToken);
+            }
+            else if (step.Status == StepStatus.Succeeded && SignOff(step) is { } signOff)
+            {
+                // A sign-off is the approver's doing: the history names them, with their comment.
+                await store.TransitionAsync(service.Id, ServiceTrigger.EnterPipeline, signOff.Reason, signOff.By, null, cancellationToken);
             }
             else if (step.Status != StepStatus.Running && !step.IsFinal)
             {
@@ -190,6 +199,28 @@ public sealed class PipelineProjection(
         metrics.DeploymentFinished(service.Desired.Pipeline, service.Desired.Shimlet, instance.Status == InstanceStatus.Cancelled ? "cancelled" : "failed", duration);
     }
 
+    /// <summary>The decision a step reported through an <see cref="OutputKinds.Approval"/> output, if its activity declares one.</summary>
+    private (string Reason, string By)? SignOff(StepExecutionRecord step)
+    {
+        if (step.OutputJson is null || !activities.TryGet(step.ActivityType, out var descriptor)
+            || descriptor.Outputs.FirstOrDefault(o => o.Kind == OutputKinds.Approval) is not { } declared
+            || JsonNode.Parse(step.OutputJson)?[declared.Name] is not JsonObject approval)
+        {
+            return null;
+        }
+
+        var decision = approval["decision"]?.GetValue<string>();
+        var by = approval["by"]?.GetValue<string>() ?? "pipeline";
+        var comment = approval["comment"]?.GetValue<string>();
+        var what = decision switch
+        {
+            "approve" => $"approved by {by}",
+            "reject" => $"rejected by {by}",
+            _ => "nobody approved in time",
+        };
+        return ($"step '{step.ActivityId}': {what}{(string.IsNullOrEmpty(comment) ? "" : $": {comment}")}", by);
+    }
+
     // A lifecycle operation's end is recorded as its operator's doing: the pipeline ran on their behalf.
     private async Task ScaleEndedAsync(ServiceRecord service, InstanceRecord instance, TimeSpan duration, CancellationToken cancellationToken)
     {
@@ -243,7 +274,7 @@ public sealed class PipelineEventQueue : IWorkflowObserver
     /// <inheritdoc />
     public void OnStepChanged(InstanceRecord instance, StepExecutionRecord step)
     {
-        if (instance.CorrelationId is not null && step.Status is StepStatus.Running or StepStatus.Failed or StepStatus.TimedOut)
+        if (instance.CorrelationId is not null && (step.Status is StepStatus.Running or StepStatus.Failed or StepStatus.TimedOut || (step.Status == StepStatus.Succeeded && step.IsFinal)))
         {
             // Copy what is handled later: the runtime owns the record it reports and may change it after this
             // call (an attempt's start and end written in one batch leave the start's record Succeeded), and a
@@ -257,6 +288,7 @@ public sealed class PipelineEventQueue : IWorkflowObserver
                 Attempt = step.Attempt,
                 Status = step.Status,
                 IsFinal = step.IsFinal,
+                OutputJson = step.Status == StepStatus.Succeeded ? step.OutputJson : null,
             }));
         }
     }

@@ -37,17 +37,19 @@ public enum ServiceTrigger
     ScaleCompleted,
     /// <summary>The scale pipeline failed: the replicas may not match the desired state.</summary>
     ScaleFailed,
+    /// <summary>A step mapped to <see cref="ServiceState.AwaitingApproval"/> started (it waits for a sign-off).</summary>
+    EnterAwaitingApproval,
 }
 
 /// <summary>
-/// The service lifecycle as a Stateless state machine: Initializing → PipelineRunning → Deploying →
+/// The service lifecycle as a Stateless state machine: Initializing → PipelineRunning (→ AwaitingApproval) → Deploying →
 /// HealthChecking → Running, with Failed, Degraded, Scaling, Stopping and Stopped. Which pipeline step moves the
 /// service into which state is data (<see cref="ControlPlaneOptions.StepStates"/>), not a switch on step names.
 /// </summary>
 public sealed class ServiceLifecycle
 {
     private static readonly ServiceState[] InPipeline =
-        [ServiceState.Initializing, ServiceState.PipelineRunning, ServiceState.Deploying, ServiceState.HealthChecking];
+        [ServiceState.Initializing, ServiceState.PipelineRunning, ServiceState.AwaitingApproval, ServiceState.Deploying, ServiceState.HealthChecking];
 
     private readonly StateMachine<ServiceState, ServiceTrigger> _machine;
 
@@ -63,6 +65,7 @@ public sealed class ServiceLifecycle
             Route(c, s, ServiceTrigger.EnterPipeline, ServiceState.PipelineRunning);
             Route(c, s, ServiceTrigger.EnterDeploying, ServiceState.Deploying);
             Route(c, s, ServiceTrigger.EnterHealthChecking, ServiceState.HealthChecking);
+            Route(c, s, ServiceTrigger.EnterAwaitingApproval, ServiceState.AwaitingApproval);
             c.Permit(ServiceTrigger.PipelineSucceeded, ServiceState.Running)
                 .Permit(ServiceTrigger.PipelineCompletedWithoutDeploying, ServiceState.Stopped)
                 .Permit(ServiceTrigger.PipelineFailed, ServiceState.Failed)

@@ -26,6 +26,8 @@ public enum ServiceState
     Stopping,
     /// <summary>Removed (or a dry run that deployed nothing).</summary>
     Stopped,
+    /// <summary>The deploy pipeline waits for a person's sign-off (an approval step); nothing is deployed yet.</summary>
+    AwaitingApproval,
 }
 
 /// <summary>The lifecycle operations, each run as a pipeline.</summary>

@@ -10,7 +10,10 @@ using ModelServeShim.Hosting;
 
 namespace ModelServeShim.Security;
 
-/// <summary>Roles: <c>viewer</c>, <c>operator</c>, <c>admin</c> from least to most privileged, and <c>consumer</c> beside them.</summary>
+/// <summary>
+/// Roles: <c>viewer</c>, <c>operator</c>, <c>admin</c> from least to most privileged, and <c>consumer</c> and <c>approver</c>
+/// (a viewer who may approve) beside them.
+/// </summary>
 public static class Roles
 {
     /// <summary>Calls the OpenAI-compatible gateway (<c>/v1</c>) and nothing else.</summary>
@@ -25,11 +28,23 @@ public static class Roles
     /// <summary>Also loads plugins and deletes definitions.</summary>
     public const string Admin = "admin";
 
+    /// <summary>A viewer that may also approve or reject pipelines waiting for approval (admins may too; operators may not).</summary>
+    public const string Approver = "approver";
+
     /// <summary>The ranked roles, least privileged first (a consumer is not among them: it has no rank).</summary>
     public static readonly IReadOnlyList<string> All = [Viewer, Operator, Admin];
 
-    /// <summary>The roles a role implies (an admin is also an operator and a viewer; a consumer is only a consumer).</summary>
-    public static IEnumerable<string> Implied(string role) => role == Consumer ? [Consumer] : All.Take(All.ToList().IndexOf(role) + 1);
+    /// <summary>
+    /// The roles a role implies (an admin is also an operator, a viewer and an approver; an approver is also a viewer; a
+    /// consumer is only a consumer).
+    /// </summary>
+    public static IEnumerable<string> Implied(string role) => role switch
+    {
+        Consumer => [Consumer],
+        Approver => [Viewer, Approver],
+        Admin => [.. All, Approver],
+        _ => All.Take(All.ToList().IndexOf(role) + 1),
+    };
 }
 
 /// <summary>Authorization policy names.</summary>
@@ -122,9 +137,9 @@ public sealed class ApiKeyOptions
     [RegularExpression("^sha256:[0-9a-f]{64}$", ErrorMessage = "KeyHash must be 'sha256:' and 64 lower-case hex digits; run 'model-serve-shim keys hash <key>'.")]
     public string KeyHash { get; set; } = "";
 
-    /// <summary><c>viewer</c>, <c>operator</c>, <c>admin</c>, or <c>consumer</c> (the gateway <c>/v1</c> only).</summary>
+    /// <summary><c>viewer</c>, <c>operator</c>, <c>admin</c>, <c>approver</c> (a viewer who may approve), or <c>consumer</c> (the gateway <c>/v1</c> only).</summary>
     [Required]
-    [RegularExpression("^(viewer|operator|admin|consumer)$", ErrorMessage = "Role must be viewer, operator, admin or consumer.")]
+    [RegularExpression("^(viewer|operator|admin|approver|consumer)$", ErrorMessage = "Role must be viewer, operator, admin, approver or consumer.")]
     public string Role { get; set; } = Roles.Viewer;
 
     /// <summary>

@@ -10,7 +10,7 @@ public sealed class MeWithKeysTests(AuthShimFactory factory) : IClassFixture<Aut
     [Theory]
     [InlineData(AuthShimFactory.ViewerKey, "viewer1", new[] { "viewer" })]
     [InlineData(AuthShimFactory.OperatorKey, "operator1", new[] { "viewer", "operator" })]
-    [InlineData(AuthShimFactory.AdminKey, "admin1", new[] { "viewer", "operator", "admin" })]
+    [InlineData(AuthShimFactory.AdminKey, "admin1", new[] { "viewer", "operator", "admin", "approver" })]
     public async Task Me_ReturnsTheKeysNameAndImpliedRoles(string key, string name, string[] roles)
     {
         var me = await (await factory.CreateClient(key).GetAsync("/api/v1/me").ExpectAsync(HttpStatusCode.OK)).ReadJsonAsync();
@@ -41,7 +41,7 @@ public sealed class MeAnonymousTests(ShimFactory factory) : IClassFixture<ShimFa
         var me = await (await factory.CreateClient().GetAsync("/api/v1/me").ExpectAsync(HttpStatusCode.OK)).ReadJsonAsync();
 
         Assert.Equal("anonymous", (string)me["name"]!);
-        Assert.Equal(["viewer", "operator", "admin"], me["roles"]!.AsArray().Select(r => (string)r!));
+        Assert.Equal(["viewer", "operator", "admin", "approver"], me["roles"]!.AsArray().Select(r => (string)r!));
         Assert.False((bool)me["authRequired"]!);
         Assert.IsType<JsonArray>(me["roles"]);
     }

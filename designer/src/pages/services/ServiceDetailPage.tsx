@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react
 import { Link, useParams } from "react-router";
 import { api, ApiError, asApiError } from "../../api/client";
 import { RESYNC, useServerEvent } from "../../api/events";
-import type { InstanceEvent, PipelineView, ServiceDetail, ServiceSummary, StepEvent, UsageSeries, WorkflowDefinition } from "../../api/types";
+import type { InstanceEvent, PendingApproval, PipelineView, ServiceDetail, ServiceSummary, StepEvent, UsageSeries, WorkflowDefinition } from "../../api/types";
 import { LogView } from "../../live/LogView";
 import { PipelineGraph } from "../../live/PipelineGraph";
 import { StateTimeline } from "../../live/StateTimeline";
@@ -12,11 +12,11 @@ import { useCoalesced } from "../../live/coalesce";
 import { statusesFromPipelineView } from "../../live/stepStatus";
 import { bytes, dateTime } from "../../ui/format";
 import { Badge, Empty, ErrorBanner, PageHeader, Spinner } from "../../ui/kit";
-import { useAuth } from "../../auth";
+import { useAuth, type Role } from "../../auth";
 import { gatewayBaseUrl, gatewaySnippet, servedByGateway, SNIPPET_LANGUAGES, type SnippetLanguage } from "./gatewaySnippet";
 import { ServiceActions } from "./ServiceActions";
 import { figure, sparkline, usageLines } from "./usageChart";
-import { accelerators } from "./serviceList";
+import { accelerators, approvalBody } from "./serviceList";
 import "./services.css";
 
 
@@ -157,6 +157,17 @@ export default function ServiceDetailPage() {
       />
       {error && <ErrorBanner error={error} onRetry={() => void loadDetail()} />}
 
+      {detail.pendingApproval && s.state === "AwaitingApproval" && (
+        <ApprovalPanel
+          base={base}
+          pending={detail.pendingApproval}
+          onDecided={() => {
+            refetchDetail();
+            refetchPipeline();
+          }}
+        />
+      )}
+
       {lastError && (lastError.type || lastError.message) && (
         <section className="diagnosis" role="alert" data-testid="diagnosis">
           <h2>Why it failed</h2>
@@ -261,6 +272,66 @@ export default function ServiceDetailPage() {
         </div>
       </div>
     </div>
+  );
+}
+
+// The sign-off the deploy pipeline waits for: approvers (and admins) approve or reject with a comment.
+function ApprovalPanel({ base, pending, onDecided }: { base: string; pending: PendingApproval; onDecided: () => void }) {
+  const { can } = useAuth();
+  const [comment, setComment] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const roles = pending.signal.roles;
+  const allowed = roles.some((r) => can(r as Role));
+  const decide = async (decision: "approve" | "reject") => {
+    setBusy(true);
+    setError(null);
+    try {
+      await api(`${base}/approval`, { method: "POST", body: approvalBody(decision, comment) });
+      setComment("");
+      onDecided();
+    } catch (e) {
+      setError(asApiError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card approval-panel" data-testid="approval-panel">
+      <h2>Waiting for approval</h2>
+      <p>
+        <b>{pending.signal.description ?? "The pipeline waits for a sign-off."}</b>
+      </p>
+      <p>
+        Step <b>{pending.signal.activityId}</b> has waited since{" "}
+        {dateTime(pending.signal.since)}
+        {pending.signal.timeoutAt && <> and takes its timeout path at {dateTime(pending.signal.timeoutAt)}</>}. Role needed:{" "}
+        <b>{roles.join(" or ")}</b>.
+      </p>
+      {error && <ErrorBanner error={error} />}
+      {allowed ? (
+        <div className="approval-form">
+          <textarea
+            aria-label="Approval comment"
+            placeholder="Comment (recorded in the history and the journal)"
+            maxLength={2000}
+            value={comment}
+            onChange={(e) => setComment(e.target.value)}
+            data-testid="approval-comment"
+          />
+          <span className="btn-group">
+            <button className="btn btn-primary" disabled={busy} onClick={() => void decide("approve")} data-testid="approve">
+              Approve
+            </button>
+            <button className="btn btn-danger" disabled={busy} onClick={() => void decide("reject")} data-testid="reject">
+              Reject
+            </button>
+          </span>
+        </div>
+      ) : (
+        <p className="muted">Your key cannot decide this approval; ask someone with role {roles.join(" or ")}.</p>
+      )}
+    </section>
   );
 }
 

@@ -8,7 +8,7 @@ import { useAuth } from "../../auth";
 import { age } from "../../ui/format";
 import { Badge, Empty, ErrorBanner, PageHeader, Spinner } from "../../ui/kit";
 import { ServiceActions } from "./ServiceActions";
-import { accelerators, applyServiceEvent, filterServices, SERVICE_STATES } from "./serviceList";
+import { accelerators, applyServiceEvent, filterServices, pendingApprovals, SERVICE_STATES } from "./serviceList";
 import "./services.css";
 
 export default function ServicesPage() {
@@ -44,6 +44,7 @@ export default function ServicesPage() {
   useServerEvent(RESYNC, () => void load());
 
   const shown = useMemo(() => (services ? filterServices(services, text, state) : []), [services, text, state]);
+  const pending = services ? pendingApprovals(services) : 0;
   const deployButton = can("operator") && (
     <Link className="btn btn-primary" to="/services/new" data-testid="deploy-link">
       Deploy model
@@ -52,7 +53,25 @@ export default function ServicesPage() {
 
   return (
     <div>
-      <PageHeader title="Services" subtitle="Models deployed through a pipeline onto a shimlet." actions={deployButton} />
+      <PageHeader
+        title={
+          <span className="detail-head">
+            Services
+            {pending > 0 && (
+              <button
+                className="badge badge-warn approvals-badge"
+                data-testid="pending-approvals"
+                title="Show the services waiting for approval"
+                onClick={() => setState("AwaitingApproval")}
+              >
+                {pending} pending {pending === 1 ? "approval" : "approvals"}
+              </button>
+            )}
+          </span>
+        }
+        subtitle="Models deployed through a pipeline onto a shimlet."
+        actions={deployButton}
+      />
       {error && <ErrorBanner error={error} onRetry={() => void load()} />}
       {!services && !error && <Spinner label="Loading services…" />}
       {services && services.length === 0 && (

@@ -31,6 +31,7 @@ export function filterServices(list: ServiceSummary[], text: string, state: stri
 export const SERVICE_STATES = [
   "Initializing",
   "PipelineRunning",
+  "AwaitingApproval",
   "Deploying",
   "HealthChecking",
   "Running",
@@ -42,6 +43,17 @@ export const SERVICE_STATES = [
 ];
 
 export const BUSY_STATES = new Set(["Initializing", "PipelineRunning", "Deploying", "HealthChecking", "Scaling", "Stopping"]);
+
+/** Services whose deploy pipeline waits for a sign-off (the pending approvals badge). */
+export function pendingApprovals(list: Pick<ServiceSummary, "state">[]): number {
+  return list.filter((s) => s.state === "AwaitingApproval").length;
+}
+
+/** The body of `POST /api/v1/modserv/{id}/approval`: the comment trimmed, omitted when empty. */
+export function approvalBody(decision: "approve" | "reject", comment: string): { decision: string; comment?: string } {
+  const c = comment.trim();
+  return c ? { decision, comment: c } : { decision };
+}
 
 /** Which operator actions make sense in a state (the server has the last word). */
 export function actionsFor(state: string): { scale: boolean; undeploy: boolean; redeploy: boolean } {
