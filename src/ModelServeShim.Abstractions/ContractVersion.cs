@@ -10,5 +10,5 @@ public static class ContractVersion
     public const int Major = 1;
 
     /// <summary>Minor version: bumped on additive changes.</summary>
-    public const int Minor = 4;
+    public const int Minor = 5;
 }
