@@ -61,7 +61,7 @@ public static class ElsaApi
             .WithSummary("Starts an instance of the latest version (or versionOptions).");
         group.MapGet("/descriptors/activities", (ActivityRegistry registry) =>
             List([ElsaDescriptorMapper.Flowchart(), .. registry.All.Select(ElsaDescriptorMapper.ToDescriptor)]));
-        group.MapGet("/descriptors/expression-descriptors", () => List([.. ElsaDescriptorMapper.ExpressionDescriptors().Select(e => e!.AsObject())]));
+        group.MapGet("/descriptors/expression-descriptors", () => List(ElsaDescriptorMapper.ExpressionDescriptors()));
         foreach (var path in EmptyLists)
         {
             group.MapGet(path, () => List([]));
@@ -235,8 +235,27 @@ public static class ElsaApi
         }
         catch (DefinitionInvalidException e)
         {
-            return SaveError(e.Errors);
+            return SaveError(WithNodes(e.Errors, definition));
         }
+    }
+
+    /// <summary>The validator's errors with the node each belongs to, from its path when it does not say.</summary>
+    private static List<ValidationError> WithNodes(IReadOnlyList<ValidationError> errors, WorkflowDefinition definition)
+    {
+        const string Prefix = "$.root.activities[";
+        var activities = definition.Root?.Activities ?? [];
+        return [.. errors.Select(e =>
+        {
+            if (e.ActivityId is not null || !e.Path.StartsWith(Prefix, StringComparison.Ordinal))
+            {
+                return e;
+            }
+
+            var close = e.Path.IndexOf(']', Prefix.Length);
+            return close > 0 && int.TryParse(e.Path.AsSpan(Prefix.Length, close - Prefix.Length), out var i) && i >= 0 && i < activities.Count
+                ? e with { ActivityId = activities[i].Id }
+                : e;
+        })];
     }
 
     private static JsonObject Saved(JsonObject model, bool alreadyPublished) =>

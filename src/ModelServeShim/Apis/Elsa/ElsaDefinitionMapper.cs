@@ -71,6 +71,21 @@ public sealed class ElsaDefinitionMapper(ActivityRegistry registry)
         "JavaScript", "CSharp", "C#", "Python", "Variable", "Output",
     };
 
+    /// <summary>Members of an Elsa activity that are not inputs; an input of ours with one of these names is renamed.</summary>
+    private static readonly HashSet<string> ActivityMembers = new(StringComparer.Ordinal)
+    {
+        "id", "nodeId", "name", "type", "version", "customProperties", "metadata", "canStartWorkflow", "runAsynchronously", "activities", "connections",
+    };
+
+    /// <summary>
+    /// The property an input is stored under on an Elsa activity: its own name, or <c>&lt;name&gt;Input</c> when that
+    /// is one of the activity's own members (e.g. the quantization step's <c>type</c>).
+    /// </summary>
+    public static string ElsaInputName(string input) => ActivityMembers.Contains(input) ? input + "Input" : input;
+
+    private static string OurInputName(string property) =>
+        property.EndsWith("Input", StringComparison.Ordinal) && ActivityMembers.Contains(property[..^"Input".Length]) ? property[..^"Input".Length] : property;
+
     /// <summary>The node id of an activity of the root flowchart.</summary>
     public static string NodeId(string activityId) => $"{RootId}:{activityId}";
 
@@ -263,7 +278,7 @@ public sealed class ElsaDefinitionMapper(ActivityRegistry registry)
         foreach (var (name, value) in activity.Inputs)
         {
             var kind = descriptor?.Inputs.FirstOrDefault(i => i.Name == name)?.Type;
-            o[name] = ToInput(kind, value);
+            o[ElsaInputName(name)] = ToInput(kind, value);
         }
 
         if (activity.Retry is { } retry)
@@ -374,20 +389,21 @@ public sealed class ElsaDefinitionMapper(ActivityRegistry registry)
         registry.TryGet(type, out var descriptor);
         var inputs = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
         var resilience = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
-        foreach (var (name, node) in a)
+        foreach (var (property, node) in a)
         {
             if (node is not JsonObject wrapped || !wrapped.ContainsKey("expression"))
             {
                 continue;
             }
 
+            var name = OurInputName(property);
             var isResilience = ResilienceInputs.All.Contains(name);
             var kind = isResilience
                 ? name switch { ResilienceInputs.MaxAttempts => "integer", ResilienceInputs.Jitter => "boolean", _ => "string" }
                 : descriptor?.Inputs.FirstOrDefault(i => i.Name == name)?.Type;
             if (!TryFromInput(kind, wrapped, out var value, out var error))
             {
-                problems.Add(new ValidationError($"{path}.{name}", $"Node '{id}', input '{name}': {error}", id));
+                problems.Add(new ValidationError($"{path}.{property}", $"Node '{id}', input '{name}': {error}", id));
                 continue;
             }
 

@@ -16,7 +16,7 @@ public static class ElsaDescriptorMapper
         var order = 0;
         foreach (var input in descriptor.Inputs)
         {
-            inputs.Add(Input(input.Name, TypeName(input.Type), Humanize(input.Name), input.Description, order++, UiHint(input), Options(input),
+            inputs.Add(Input(ElsaInputName(input.Name), TypeName(input.Type), Humanize(input.Name), input.Description, order++, UiHint(input), Options(input),
                 "Inputs", input.Default?.DeepClone()));
         }
 
@@ -81,7 +81,7 @@ public static class ElsaDescriptorMapper
     };
 
     /// <summary>The expression kinds Studio may offer: those we run, and our typed reference.</summary>
-    public static JsonArray ExpressionDescriptors() =>
+    public static IReadOnlyList<JsonObject> ExpressionDescriptors() =>
     [
         Expression("Literal", "Literal", null),
         Expression("Object", "Object", "json"),
