@@ -451,7 +451,7 @@ public static class ElsaApi
 
         try
         {
-            return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { MaxDepth = 64, CommentHandling = JsonCommentHandling.Skip }) as JsonObject;
+            return JsonNode.Parse(text, documentOptions: ElsaDefinitionMapper.DocumentOptions) as JsonObject;
         }
         catch (JsonException)
         {

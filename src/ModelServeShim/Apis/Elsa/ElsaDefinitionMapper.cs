@@ -166,7 +166,7 @@ public sealed class ElsaDefinitionMapper(ActivityRegistry registry)
         var problems = new List<ValidationError>();
         errors = problems;
         var definitionId = String(model["definitionId"]) ?? "";
-        var own = model["customProperties"]?[OwnProperties]?["inputs"] as JsonObject;
+        var own = Member(Member(model["customProperties"], OwnProperties), "inputs") as JsonObject;
         var inputs = new List<WorkflowInputDefinition>();
         if (model["inputs"] is JsonArray elsaInputs)
         {
@@ -412,13 +412,21 @@ public sealed class ElsaDefinitionMapper(ActivityRegistry registry)
                 continue;
             }
 
+            if (isResilience && !Fits(name, value))
+            {
+                problems.Add(new ValidationError($"{path}.{property}", name == ResilienceInputs.MaxAttempts
+                    ? $"Node '{id}', input '{name}': the number of attempts must be a whole number from 1 to 100."
+                    : $"Node '{id}', input '{name}': expected {(name == ResilienceInputs.Jitter ? "true or false" : "text such as 30s")}.", id));
+                continue;
+            }
+
             (isResilience ? resilience : inputs)[name] = value;
         }
 
         var metadata = a["metadata"]?.DeepClone() as JsonObject ?? [];
         var displayName = String(metadata["displayText"]);
         metadata.Remove("displayText");
-        var versionUnpinned = a["customProperties"]?["versionUnpinned"] is JsonValue u && u.GetValueKind() == JsonValueKind.True;
+        var versionUnpinned = Member(a["customProperties"], "versionUnpinned") is JsonValue u && u.GetValueKind() == JsonValueKind.True;
         int? version = versionUnpinned ? null : a["version"] is JsonValue v && v.TryGetValue<int>(out var n) ? n : null;
         return new ActivityDefinition
         {
@@ -432,6 +440,13 @@ public sealed class ElsaDefinitionMapper(ActivityRegistry registry)
             Metadata = metadata.Count > 0 ? metadata : null,
         };
     }
+
+    private static bool Fits(string resilienceInput, JsonNode value) => resilienceInput switch
+    {
+        ResilienceInputs.MaxAttempts => value is JsonValue v && v.TryGetValue<long>(out var n) && n is >= 1 and <= 100,
+        ResilienceInputs.Jitter => value is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False,
+        _ => value is JsonValue v && v.GetValueKind() == JsonValueKind.String,
+    };
 
     private static RetryDefinition? FromResilience(Dictionary<string, JsonNode?> r)
     {
@@ -595,6 +610,12 @@ public sealed class ElsaDefinitionMapper(ActivityRegistry registry)
         "TimeSpan" => "duration",
         _ => "string",
     };
+
+    /// <summary>A member of an object; null when <paramref name="node"/> is not an object (a wrong type is not a crash).</summary>
+    internal static JsonNode? Member(JsonNode? node, string name) => node is JsonObject o && o.TryGetPropertyValue(name, out var value) ? value : null;
+
+    /// <summary>JSON parsing options for Elsa documents: duplicate members are an error, as in our own format.</summary>
+    internal static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, AllowDuplicateProperties = false };
 
     private static string? String(JsonNode? node) =>
         node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;

@@ -16,15 +16,15 @@ public static class ElsaImport
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 64, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            node = JsonNode.Parse(json, documentOptions: ElsaDefinitionMapper.DocumentOptions);
         }
         catch (JsonException)
         {
             return false;
         }
 
-        var candidate = (node as JsonObject)?["model"] as JsonObject ?? node as JsonObject;
-        if (candidate?["root"]?["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String
+        var candidate = ElsaDefinitionMapper.Member(node, "model") as JsonObject ?? node as JsonObject;
+        if (ElsaDefinitionMapper.Member(ElsaDefinitionMapper.Member(candidate, "root"), "type") is JsonValue type && type.GetValueKind() == JsonValueKind.String
             && type.GetValue<string>() == ElsaDefinitionMapper.FlowchartType)
         {
             model = candidate;
