@@ -76,6 +76,7 @@ public static class HostingExtensions
         app.UseStatusCodePages();
         app.UseRouting();
         app.UseCors();
+        app.UseElsaStudio();
         app.UseWebUi();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -15,10 +15,14 @@ public sealed class ElsaStudioOptions
     public List<string> AllowedOrigins { get; set; } = [];
 
     /// <summary>
-    /// The folder with Elsa Studio's files (<c>scripts/install-elsa-studio.sh</c> fills it), relative to the binary's
-    /// folder. Absent: <c>/elsa-studio/</c> answers a page that says how to install it.
+    /// The folder with Elsa Studio's files (<c>scripts/install-elsa-studio.sh</c> fills it); default <c>elsa-studio</c>
+    /// next to the binary. A relative path resolves against the working directory. Absent: <c>/elsa-studio/</c> answers
+    /// a page that says how to install it.
     /// </summary>
-    public string Directory { get; set; } = "elsa-studio";
+    public string? Directory { get; set; }
+
+    /// <summary>The folder's full path.</summary>
+    public string FullPath => Path.GetFullPath(string.IsNullOrWhiteSpace(Directory) ? Path.Combine(AppContext.BaseDirectory, "elsa-studio") : Directory);
 }
 
 /// <summary>Registration of the Elsa 3 API.</summary>
