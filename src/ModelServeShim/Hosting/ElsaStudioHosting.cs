@@ -220,21 +220,39 @@ public static class ElsaStudioHosting
           var definition = query.get("definition");
           var instance = query.get("instance");
           var key = sessionStorage.getItem("mss.apiKey") || localStorage.getItem("mss.apiKey");
+          var title = document.getElementById("mss-studio-title");
           var element;
           if (instance) {
             element = document.createElement("elsa-workflow-instance-viewer");
             element.setAttribute("instance-id", instance);
-            document.getElementById("mss-studio-title").textContent = "Elsa Studio · run " + instance;
+            title.textContent = "Elsa Studio · run " + instance;
           } else if (definition) {
             element = document.createElement("elsa-workflow-definition-editor");
             element.setAttribute("definition-id", definition);
-            document.getElementById("mss-studio-title").textContent = "Elsa Studio · " + definition;
+            title.textContent = "Elsa Studio · " + definition;
           } else {
             element = document.createElement("elsa-workflow-definition-list");
           }
           element.setAttribute("remote-endpoint", location.origin + "/elsa/api");
           if (key) element.setAttribute("api-key", key);
-          document.getElementById("studio").appendChild(element);
+          // Studio shows a refused key only as an "unhandled error": ask first, and say what is wrong.
+          fetch(location.origin + "/elsa/api/descriptors/expression-descriptors", { headers: key ? { Authorization: "ApiKey " + key } : {} })
+            .then(function (response) {
+              if (response.status === 401) {
+                var alert = document.createElement("span");
+                alert.setAttribute("role", "alert");
+                alert.style.marginLeft = "1em";
+                alert.style.color = "#fca5a5";
+                alert.textContent = key
+                  ? "The server refused your API key (401 Unauthorized): sign in again in ModelServeShim."
+                  : "This server needs an API key (401 Unauthorized): sign in to ModelServeShim first.";
+                document.getElementById("mss-studio-bar").appendChild(alert);
+                return;
+              }
+              document.getElementById("studio").appendChild(element);
+            }, function () {
+              document.getElementById("studio").appendChild(element);
+            });
         })();
         """;
 }
