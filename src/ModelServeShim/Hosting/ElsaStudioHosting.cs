@@ -97,7 +97,7 @@ public static class ElsaStudioHosting
 
         // Confined to the folder: the provider refuses paths that leave it.
         using var files = new PhysicalFileProvider(root);
-        var accepts = request.Headers.AcceptEncoding.ToString();
+        var accepts = request.GetTypedHeaders().AcceptEncoding;
         var contentType = ContentTypes.TryGetContentType(path, out var type) ? type : "application/octet-stream";
         foreach (var (suffix, encoding) in new[] { ("", (string?)null), (".br", "br"), (".gz", "gzip") })
         {
@@ -145,10 +145,8 @@ public static class ElsaStudioHosting
         response.StatusCode = StatusCodes.Status404NotFound;
     }
 
-    private static bool Accepts(string acceptEncoding, string encoding) =>
-        acceptEncoding.Split(',').Select(e => e.Trim()).Any(e =>
-            e.Equals(encoding, StringComparison.OrdinalIgnoreCase)
-            || (e.StartsWith(encoding + ";", StringComparison.OrdinalIgnoreCase) && !e.Replace(" ", "", StringComparison.Ordinal).EndsWith("q=0", StringComparison.Ordinal)));
+    private static bool Accepts(IList<StringWithQualityHeaderValue> acceptEncoding, string encoding) =>
+        acceptEncoding.Any(e => string.Equals(e.Value.Value, encoding, StringComparison.OrdinalIgnoreCase) && (e.Quality ?? 1) > 0);
 
     private static async Task WriteAsync(HttpContext context, int status, string contentType, string body)
     {
