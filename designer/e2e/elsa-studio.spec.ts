@@ -137,10 +137,60 @@ test("the instance viewer shows a run: each node's execution count and the journ
   await expect(page.locator('.x6-node[data-cell-id="hello"]')).toContainText("1");
   await expect(page.locator('.x6-node[data-cell-id="wait"]')).toContainText("1");
   await screen(page, "elsa-studio-instance", info);
+
+  // A node's details: its execution (the attempt) with its inputs and outputs.
+  await page.locator('.x6-node[data-cell-id="hello"]').click();
+  await page.getByRole("tab", { name: /Executions/ }).click();
+  await page.getByRole("cell", { name: "Completed", exact: true }).first().click();
+  await expect(page.getByText("Execution Details")).toBeVisible();
+  await expect(page.getByText("hello from a run", { exact: true })).toBeVisible();
+  await expect(page.getByText(/Done/).last()).toBeVisible();
+  await screen(page, "elsa-studio-instance-node", info);
 });
 
 test("the web UI offers Open in Elsa Studio on a pipeline version and on a run", async ({ page }) => {
   await page.goto("/pipelines/opensourcellm");
   const link = page.getByRole("link", { name: "Open in Elsa Studio" });
   await expect(link).toHaveAttribute("href", "/elsa-studio/?definition=opensourcellm");
+});
+
+test("adding a Log step from Studio's picker, connecting and publishing it: a run logs its message", async ({ page }, info) => {
+  await apiCall(page, "POST", "/api/v1/workflow-definitions", {
+    definitionId: "studio-add",
+    root: { type: "Flowchart", activities: [{ id: "first", type: "ModelServeShim.Log", inputs: { message: "first" }, metadata: { designer: { position: { x: 0, y: 0 } } } }] },
+  });
+  await page.goto("/elsa-studio/?definition=studio-add");
+  await expect(page.locator(".x6-node")).toHaveCount(1, { timeout: 60_000 });
+  await page.getByText("Primitives", { exact: true }).click();
+  const canvas = page.locator(".x6-graph").first();
+  const box = (await canvas.boundingBox())!;
+  await page.getByText("Log", { exact: true }).first().dragTo(canvas, { targetPosition: { x: 120, y: 80 } });
+  await expect(page.locator(".x6-node")).toHaveCount(2);
+  const added = page.locator(".x6-node").filter({ hasNot: page.locator('[data-cell-id="first"]') }).last();
+  const addedId = (await added.getAttribute("data-cell-id"))!;
+
+  // Connect first's Done port to the new node's input port.
+  const from = (await page.locator('.x6-node[data-cell-id="first"] .x6-port-out .x6-port-body').first().boundingBox())!;
+  const to = (await page.locator(`.x6-node[data-cell-id="${addedId}"] .x6-port-in .x6-port-body`).first().boundingBox())!;
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(to.x + to.width / 2, to.y + to.height / 2, { steps: 15 });
+  await page.mouse.up();
+  await expect(page.locator(".x6-edge")).toHaveCount(1);
+
+  await page.locator(`.x6-node[data-cell-id="${addedId}"]`).click({ force: true });
+  const message = page.locator('.mud-input-control:has-text("Message") textarea').first();
+  await message.fill("added in Studio");
+  await message.press("Tab");
+  await page.waitForTimeout(1500);
+  const published = page.waitForResponse((r) => r.url().endsWith("/elsa/api/workflow-definitions") && r.request().method() === "POST"
+    && (r.request().postDataJSON() as { publish?: boolean }).publish === true);
+  await publishButton(page).click();
+  expect((await published).status()).toBe(200);
+  await screen(page, "elsa-studio-added-log", info);
+
+  const run = await apiCall<{ id: string }>(page, "POST", "/api/v1/workflow-definitions/studio-add/execute", { input: {} });
+  await expect.poll(async () => (await apiCall<{ instance: { status: string } }>(page, "GET", `/api/v1/workflow-instances/${run.id}`)).instance.status).toBe("Completed");
+  const journal = await apiCall<{ items: { activityId?: string; message: string }[] }>(page, "GET", `/api/v1/workflow-instances/${run.id}/journal`);
+  expect(journal.items.some((e) => e.activityId === addedId && e.message === "added in Studio")).toBe(true);
 });

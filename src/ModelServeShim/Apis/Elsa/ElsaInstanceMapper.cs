@@ -137,8 +137,9 @@ public static class ElsaInstanceMapper
         o["outputs"] = Parse(step.OutputJson) ?? new JsonObject();
         o["payload"] = new JsonObject
         {
+            // "Outcomes" is the key Studio's execution details read (case-sensitive).
+            ["Outcomes"] = step.Outcome is null ? null : new JsonArray(step.Outcome),
             ["attempt"] = step.Attempt,
-            ["outcome"] = step.Outcome,
             ["isFinal"] = step.IsFinal,
             ["retryable"] = step.Retryable,
             ["retryDelayMs"] = step.RetryDelayMs,
