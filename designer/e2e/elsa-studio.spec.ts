@@ -152,6 +152,14 @@ test("the web UI offers Open in Elsa Studio on a pipeline version and on a run",
   await page.goto("/pipelines/opensourcellm");
   const link = page.getByRole("link", { name: "Open in Elsa Studio" });
   await expect(link).toHaveAttribute("href", "/elsa-studio/?definition=opensourcellm");
+
+  await apiCall(page, "POST", "/api/v1/workflow-definitions", {
+    definitionId: "studio-link",
+    root: { type: "Flowchart", activities: [{ id: "only", type: "ModelServeShim.Log", inputs: { message: "link" } }] },
+  });
+  const { id } = await apiCall<{ id: string }>(page, "POST", "/api/v1/workflow-definitions/studio-link/execute", { input: {} });
+  await page.goto(`/instances/${id}`);
+  await expect(page.getByRole("link", { name: "Open in Elsa Studio" })).toHaveAttribute("href", `/elsa-studio/?instance=${id}`);
 });
 
 test("adding a Log step from Studio's picker, connecting and publishing it: a run logs its message", async ({ page }, info) => {
