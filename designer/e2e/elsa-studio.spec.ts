@@ -171,7 +171,6 @@ test("adding a Log step from Studio's picker, connecting and publishing it: a ru
   await expect(page.locator(".x6-node")).toHaveCount(1, { timeout: 60_000 });
   await page.getByText("Primitives", { exact: true }).click();
   const canvas = page.locator(".x6-graph").first();
-  const box = (await canvas.boundingBox())!;
   await page.getByText("Log", { exact: true }).first().dragTo(canvas, { targetPosition: { x: 120, y: 80 } });
   await expect(page.locator(".x6-node")).toHaveCount(2);
   const added = page.locator(".x6-node").filter({ hasNot: page.locator('[data-cell-id="first"]') }).last();
