@@ -34,11 +34,20 @@ public static class ElsaApiExtensions
     /// <summary>The headers Studio sends (its preflight asks for them).</summary>
     public static readonly string[] AllowedHeaders = ["Authorization", "Content-Type", "X-Tenant-Id"];
 
+    /// <summary>Whether <paramref name="value"/> is an http(s) origin: scheme, host and optional port, nothing else.</summary>
+    public static bool IsOrigin(string value) =>
+        Uri.TryCreate(value?.TrimEnd('/'), UriKind.Absolute, out var uri)
+        && uri.Scheme is "http" or "https"
+        && uri.AbsolutePath == "/" && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0;
+
     /// <summary>Adds the mapper and the CORS policy for configured Studio origins.</summary>
     public static IServiceCollection AddElsaApi(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(ElsaStudioOptions.Section).Get<ElsaStudioOptions>() ?? new ElsaStudioOptions();
-        services.AddOptions<ElsaStudioOptions>().BindConfiguration(ElsaStudioOptions.Section);
+        services.AddOptions<ElsaStudioOptions>().BindConfiguration(ElsaStudioOptions.Section)
+            .Validate(o => o.AllowedOrigins.All(IsOrigin),
+                "ElsaStudio:AllowedOrigins: each entry must be an origin, scheme://host[:port] with no path (e.g. https://studio.example.org); '*' is not allowed.")
+            .ValidateOnStart();
         services.AddSingleton(sp => new ElsaDefinitionMapper(sp.GetRequiredService<ActivityRegistry>()));
         var origins = options.AllowedOrigins.Select(o => o.TrimEnd('/')).Where(o => o.Length > 0).ToArray();
         services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy =>

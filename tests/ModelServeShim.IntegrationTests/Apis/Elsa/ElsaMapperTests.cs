@@ -153,6 +153,15 @@ public sealed class ElsaMapperTests(ElsaShimFactory factory) : IClassFixture<Els
     public void Status_MapsKnownAndUnknownStatuses(string ours, bool finished, string status, string subStatus) =>
         Assert.Equal((status, subStatus), ElsaInstanceMapper.Status(ours, finished));
 
+    [Theory]
+    [InlineData("https://studio.example.org", true)]
+    [InlineData("http://localhost:5000/", true)]
+    [InlineData("*", false)]
+    [InlineData("https://studio.example.org/path", false)]
+    [InlineData("ftp://studio.example.org", false)]
+    [InlineData("studio.example.org", false)]
+    public void AllowedOrigins_AcceptOnlyOrigins(string value, bool valid) => Assert.Equal(valid, ElsaApiExtensions.IsOrigin(value));
+
     private static JsonObject Model(string activities) => JsonNode.Parse($$"""
         {
           "definitionId": "studio-made", "name": "Studio made",
