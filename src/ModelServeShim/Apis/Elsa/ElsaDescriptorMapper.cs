@@ -86,8 +86,8 @@ public static class ElsaDescriptorMapper
         Expression("Literal", "Literal", null),
         Expression("Object", "Object", "json"),
         Expression("Liquid", "Liquid", "liquid"),
-        Expression(ReferenceSyntax, "Reference ($.input…, $.steps…)", null),
-        Expression("Input", "Workflow input", null),
+        Expression(ReferenceSyntax, "Reference ($.input…, $.steps…)", "plaintext"),
+        Expression("Input", "Workflow input", "plaintext"),
     ];
 
     private static JsonObject Expression(string type, string displayName, string? monacoLanguage)
