@@ -5,7 +5,8 @@
 #   built here from busybox-static without any registry (docs/shimlets/docker.md);
 # - the one-binary tests (scripts/test-dist.sh) build the control plane's image from a debootstrap rootfs (debootstrap);
 # - the web UI's tests need Node.js 20+ and npm, the designer's npm packages (npm ci), and Debian's
-#   Chromium at /usr/bin/chromium for the browser tests (Playwright drives it; no browser is downloaded).
+#   Chromium at /usr/bin/chromium for the browser tests (Playwright drives it; no browser is downloaded);
+# - the Elsa Studio browser tests need the Elsa Studio add-on (scripts/install-elsa-studio.sh, from npm).
 set -euo pipefail
 command -v dotnet >/dev/null || { echo "the .NET 10 SDK is required (dotnet not on PATH)"; exit 1; }
 dotnet --version >/dev/null
@@ -74,3 +75,7 @@ if [ ! -f "$openai_dir/node_modules/.package-lock.json" ] || [ "$openai_dir/pack
   (cd "$openai_dir" && npm ci --no-audit --no-fund --loglevel=error) \
     || { echo "npm ci failed in $openai_dir"; exit 1; }
 fi
+
+# 6. Elsa Studio, the optional designer add-on the Elsa Studio browser tests open (artifacts/elsa-studio).
+bash "$(cd "$(dirname "$0")" && pwd)/install-elsa-studio.sh" \
+  || { echo "installing Elsa Studio failed"; exit 1; }

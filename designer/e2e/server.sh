@@ -14,5 +14,8 @@ run="$here/.artifacts/servers/$name"
 rm -rf "$run"
 mkdir -p "$run/models"
 dotnet "$host_dll" models make-sample "$run/models" >/dev/null
+# The optional Elsa Studio add-on (scripts/install-elsa-studio.sh), when it is installed.
+studio=()
+[ -d "$repo/artifacts/elsa-studio/_framework" ] && studio=(--ElsaStudio:Directory="$repo/artifacts/elsa-studio")
 exec dotnet "$host_dll" --port="$port" --listen=localhost --data-dir="$run/data" \
-  --workflows-dir="$repo/workflows" --Models:Roots:0="$run/models" "$@"
+  --workflows-dir="$repo/workflows" --Models:Roots:0="$run/models" "${studio[@]}" "$@"

@@ -1,4 +1,5 @@
 using ModelServeShim.Apis;
+using ModelServeShim.Apis.Elsa;
 using ModelServeShim.Hosting;
 
 if (await CommandLine.TryRunCommandAsync(args, Console.Out, Console.Error) is { } exitCode)
@@ -20,6 +21,7 @@ app.MapPluginsApi();
 app.MapSystemApi();
 app.MapEventsApi();
 app.MapGatewayApi();
+app.MapElsaApi();
 
 try
 {

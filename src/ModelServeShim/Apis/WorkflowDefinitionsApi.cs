@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using ModelServeShim.Apis.Elsa;
 using ModelServeShim.Security;
 using ModelServeShim.Workflows.Definitions;
 using ModelServeShim.Workflows.Execution;
@@ -49,11 +50,11 @@ public static class WorkflowDefinitionsApi
         group.MapPost("/validate", ValidateAsync).WithName("ValidateWorkflowDefinition")
             .WithSummary("Validates a definition without saving it.").Accepts<JsonObject>("application/json");
         group.MapPost("/import", ImportAsync).WithName("ImportWorkflowDefinition").RequireAuthorization(Policies.Operate)
-            .WithSummary("Imports a definition file (multipart field 'file', or a JSON body).").DisableAntiforgery();
+            .WithSummary("Imports a definition file (multipart field 'file', or a JSON body): this server's JSON or an Elsa 3 workflow definition export.").DisableAntiforgery();
         group.MapGet("/{definitionId}", GetAsync).WithName("GetWorkflowDefinition")
             .WithSummary("A definition's JSON (latest version, or ?version=N).");
         group.MapGet("/{definitionId}/export", ExportAsync).WithName("ExportWorkflowDefinition")
-            .WithSummary("Downloads a definition as a .json file.");
+            .WithSummary("Downloads a definition as a .json file; ?format=elsa as an Elsa 3 workflow definition.");
         group.MapPut("/{definitionId}", PutAsync).WithName("UpdateWorkflowDefinition").RequireAuthorization(Policies.Operate)
             .WithSummary("Saves a new version of a definition.").Accepts<JsonObject>("application/json");
         group.MapDelete("/{definitionId}", DeleteAsync).WithName("DeleteWorkflowDefinition").RequireAuthorization(Policies.Administer)
@@ -118,6 +119,16 @@ public static class WorkflowDefinitionsApi
             body = await Problems.ReadBodyAsync(request, MaxDefinitionBytes, ct);
         }
 
+        if (body is not null && ElsaImport.IsElsaModel(body, out var model))
+        {
+            // An Elsa 3 export (or Studio's model): mapped to our definition, then saved like any other.
+            var mapper = request.HttpContext.RequestServices.GetRequiredService<ElsaDefinitionMapper>();
+            var mapped = mapper.FromModel(model!, out var errors);
+            return mapped is null
+                ? Problems.Validation("The Elsa workflow cannot be imported", errors)
+                : await SaveDefinitionAsync(mapped, "import", request, store, ct);
+        }
+
         return await SaveAsync(body, null, "import", request, store, ct);
     }
 
@@ -147,6 +158,12 @@ public static class WorkflowDefinitionsApi
             }
         }
 
+        return await SaveDefinitionAsync(definition, source, request, store, ct);
+    }
+
+    private static async Task<Results<Created<SaveDefinitionResponse>, Ok<SaveDefinitionResponse>, ProblemHttpResult>> SaveDefinitionAsync(
+        WorkflowDefinition definition, string source, HttpRequest request, DefinitionStore store, CancellationToken ct)
+    {
         try
         {
             var saved = await store.SaveAsync(definition, source, request.HttpContext.User.OperatorName(), ct);
@@ -187,12 +204,23 @@ public static class WorkflowDefinitionsApi
     }
 
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> ExportAsync(
-        string definitionId, [FromQuery] int? version, DefinitionStore store, CancellationToken ct)
+        string definitionId, [FromQuery] int? version, [FromQuery] string? format, DefinitionStore store, ElsaDefinitionMapper elsa, CancellationToken ct)
     {
+        if (format is not (null or "native" or "elsa"))
+        {
+            return Problems.BadRequest("format", $"Unknown format '{format}': use 'elsa' (an Elsa 3 workflow definition) or leave it out (this server's own JSON).");
+        }
+
         var record = await store.GetAsync(definitionId, version, ct);
         if (record is null)
         {
             return NotFound(definitionId, version);
+        }
+
+        if (format == "elsa")
+        {
+            var model = elsa.ToModel(DefinitionJson.Parse(record.Json, out _)!, record);
+            return TypedResults.File(JsonSerializer.SerializeToUtf8Bytes(model, DefinitionJson.Options), "application/json", $"{record.DefinitionId}.elsa.json");
         }
 
         // Exported without its version: the file is the source, the server assigns versions.

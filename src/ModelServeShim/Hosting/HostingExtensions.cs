@@ -1,3 +1,4 @@
+using ModelServeShim.Apis.Elsa;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
@@ -42,6 +43,7 @@ public static class HostingExtensions
         services.AddControlPlane(configuration, databasePath);
         services.AddPlugins();
         services.AddGateway();
+        services.AddElsaApi(configuration);
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -72,6 +74,9 @@ public static class HostingExtensions
             StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode : StatusCodes.Status500InternalServerError,
         });
         app.UseStatusCodePages();
+        app.UseRouting();
+        app.UseCors();
+        app.UseElsaStudio();
         app.UseWebUi();
         app.UseAuthentication();
         app.UseAuthorization();

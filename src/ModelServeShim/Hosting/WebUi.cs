@@ -70,7 +70,7 @@ public static class WebUi
         "The web UI is not built. Build it with 'cd designer && npm ci && npm run build' (needs Node.js 20+ and npm) and point Ui:Directory "
         + "at designer/dist, or build the host without -p:SkipDesignerBuild=true, which copies it into wwwroot next to the binary.\n";
 
-    private static readonly string[] NotUiPrefixes = ["/api", "/openapi", "/metrics", "/healthz"];
+    private static readonly string[] NotUiPrefixes = ["/api", "/elsa", "/openapi", "/metrics", "/healthz"];
 
     /// <summary>Adds the UI's middleware; call before authentication, so UI files need no key.</summary>
     public static WebApplication UseWebUi(this WebApplication app)

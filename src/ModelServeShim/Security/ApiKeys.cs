@@ -209,7 +209,7 @@ public static class ApiKeyHasher
 }
 
 /// <summary>
-/// Authenticates <c>Authorization: Bearer &lt;key&gt;</c> or <c>X-Api-Key: &lt;key&gt;</c> against the configured
+/// Authenticates <c>Authorization: Bearer &lt;key&gt;</c>, <c>Authorization: ApiKey &lt;key&gt;</c> (Elsa Studio) or <c>X-Api-Key: &lt;key&gt;</c> against the configured
 /// hashes (compared in constant time). With no keys configured (allowed on loopback only), every request is
 /// the admin <c>anonymous</c>.
 /// </summary>
@@ -238,9 +238,15 @@ public sealed class ApiKeyAuthenticationHandler(
         }
 
         string? presented = null;
-        if (Request.Headers.Authorization.FirstOrDefault() is { } header && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        var header = Request.Headers.Authorization.FirstOrDefault();
+        if (header is not null && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             presented = header["Bearer ".Length..].Trim();
+        }
+        else if (header is not null && header.StartsWith("ApiKey ", StringComparison.OrdinalIgnoreCase))
+        {
+            // Elsa Studio's api-key attribute sends 'Authorization: ApiKey <key>'.
+            presented = header["ApiKey ".Length..].Trim();
         }
         else if (Request.Headers.TryGetValue(ApiKeyHeader, out var apiKey))
         {

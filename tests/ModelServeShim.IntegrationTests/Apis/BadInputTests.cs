@@ -34,6 +34,10 @@ public sealed class BadInputTests(ShimFactory factory) : IClassFixture<ShimFacto
         ["put"] = ("PUT", "/api/v1/workflow-definitions/{id}", false),
         ["execute"] = ("POST", "/api/v1/workflow-definitions/{id}/execute", false),
         ["cancel"] = ("POST", "/api/v1/workflow-instances/{id}/cancel", false),
+        ["elsa-save"] = ("POST", "/elsa/api/workflow-definitions", false),
+        ["elsa-execute"] = ("POST", "/elsa/api/workflow-definitions/{id}/execute", false),
+        ["elsa-journal"] = ("POST", "/elsa/api/workflow-instances/{id}/journal", false),
+        ["elsa-report"] = ("POST", "/elsa/api/activity-executions/report", false),
     };
 
     private static readonly Dictionary<string, Func<byte[]>> Payloads = new()
@@ -57,6 +61,8 @@ public sealed class BadInputTests(ShimFactory factory) : IClassFixture<ShimFacto
         ["duplicate-keys"] = () => Utf8("""{"definitionId": "seed", "definitionId": "other", "root": {"type": "Flowchart", "activities": []}}"""),
         ["invalid-utf8"] = () => [.. Utf8("""{"definitionId": "se"""), 0xFF, 0xFE, 0xC3, .. Utf8("""ed", "reason": "x"}""")],
         ["lone-surrogate"] = () => Utf8("""{"definitionId": "\ud800", "reason": "\udfff", "correlationId": "\u0000"}"""),
+        ["elsa-wrong-types"] = () => Utf8("""{"model": {"definitionId": "seed", "inputs": [1, {"name": 5}, {"name": "a", "type": []}], "customProperties": {"modelServeShim": []}, "root": {"type": "Elsa.Flowchart", "activities": [7, {"id": ["a"], "type": {}, "customProperties": 5, "metadata": "m", "message": {"expression": "str"}, "retryMaxAttempts": {"expression": {"type": "Literal", "value": 1e308}}, "stepTimeout": {"expression": {"type": 5, "value": {}}}}], "connections": [{"source": 5, "target": {"activity": 3}}, 1]}}, "publish": true, "workflowInstanceId": [], "activityIds": {}, "filter": {"activityIds": "x"}}"""),
+        ["elsa-unrunnable"] = () => Utf8("""{"model": {"definitionId": "seed", "root": {"type": "Elsa.Flowchart", "activities": [{"id": "hi", "type": "ModelServeShim.Log", "version": 1, "message": {"typeName": "String", "expression": {"type": "JavaScript", "value": "require('fs')"}}}]}}, "publish": true}"""),
         ["traversal-in-body"] = () => Utf8("""{"definitionId": "../../etc/passwd", "root": {"type": "Flowchart", "activities": [{"id": "../x", "type": "../../ModelServeShim.Log"}]}}"""),
     };
 

@@ -4,7 +4,7 @@ using ModelServeShim.Security;
 namespace ModelServeShim.IntegrationTests.Security;
 
 /// <summary>The host with one key per role.</summary>
-public sealed class AuthShimFactory : ShimFactory
+public class AuthShimFactory : ShimFactory
 {
     public const string ViewerKey = "k-view";
     public const string OperatorKey = "k-operate";

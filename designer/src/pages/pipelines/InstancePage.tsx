@@ -117,9 +117,15 @@ export default function InstancePage() {
         }
         actions={
           definition && (
-            <Link className="btn" to={`/designer/${encodeURIComponent(i.definitionId)}`}>
-              Open in designer
-            </Link>
+            <>
+              <Link className="btn" to={`/designer/${encodeURIComponent(i.definitionId)}`}>
+                Open in designer
+              </Link>
+              {/* The optional Elsa Studio add-on (docs/elsa-studio.md): its instance viewer on this run. */}
+              <a className="btn" href={`/elsa-studio/?instance=${encodeURIComponent(i.id)}`} target="_blank" rel="noopener">
+                Open in Elsa Studio
+              </a>
+            </>
           )
         }
       />

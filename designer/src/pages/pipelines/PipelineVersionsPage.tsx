@@ -98,6 +98,11 @@ export default function PipelineVersionsPage() {
               <Link className="btn" to={`/designer/${encodeURIComponent(definitionId)}?version=${selected.version}`}>
                 Open v{selected.version} in designer
               </Link>
+              {/* The optional Elsa Studio add-on (docs/elsa-studio.md): Studio edits the latest version. */}
+              <a className="btn" href={`/elsa-studio/?definition=${encodeURIComponent(definitionId)}`} target="_blank" rel="noopener"
+                title="Elsa Studio opens the latest version; publishing there stores a new version">
+                Open in Elsa Studio
+              </a>
               {can("operator") && (
                 <button className="btn btn-primary" onClick={() => setRunOpen(true)} disabled={!current.def}>
                   Run v{selected.version}
