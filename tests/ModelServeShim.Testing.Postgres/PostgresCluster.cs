@@ -20,7 +20,7 @@ public sealed class PostgresCluster
     public const string SuperUser = "postgres";
 
     private const string Prefix = "mss-pg-";
-    private static readonly Lazy<PostgresCluster> SharedCluster = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<PostgresCluster> SharedCluster = new(() => Start(durable: false), LazyThreadSafetyMode.ExecutionAndPublication);
     private readonly string _root;
     private readonly string _binaries;
     private int _stopped;
@@ -72,7 +72,13 @@ public sealed class PostgresCluster
         TryDelete(_root);
     }
 
-    private static PostgresCluster Start()
+    /// <summary>
+    /// A cluster of its own with PostgreSQL's durable defaults (fsync, synchronous commit, full page writes), for
+    /// benchmarks whose numbers must mean what they would in production. Stopped when the process exits, or by <see cref="Stop"/>.
+    /// </summary>
+    public static PostgresCluster StartDurable() => Start(durable: true);
+
+    private static PostgresCluster Start(bool durable)
     {
         var binaries = FindBinaries();
         StopAbandoned(binaries);
@@ -96,8 +102,9 @@ public sealed class PostgresCluster
             for (var attempt = 1; ; attempt++)
             {
                 var port = FreePort();
-                var options = string.Join(' ', "-p", port.ToString(CultureInfo.InvariantCulture), "-k", root, "-c", "listen_addresses=127.0.0.1",
-                    "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=400");
+                string[] speed = durable ? [] : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"];
+                var options = string.Join(' ', ["-p", port.ToString(CultureInfo.InvariantCulture), "-k", root, "-c", "listen_addresses=127.0.0.1",
+                    "-c", "max_connections=400", .. speed]);
                 var started = Run(binaries, "pg_ctl", ["start", "-D", Path.Combine(root, "data"), "-w", "-t", "60", "-l", Path.Combine(root, "server.log"), "-o", options],
                     throwOnFailure: attempt == 3);
                 if (started)
