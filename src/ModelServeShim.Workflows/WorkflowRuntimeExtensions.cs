@@ -20,7 +20,8 @@ public static class WorkflowRuntimeExtensions
     /// <summary>
     /// Adds the runtime with its state in the store section <c>State</c> chooses (<see cref="StateOptions"/>): the SQLite
     /// file <paramref name="databasePath"/> by default, or PostgreSQL. Hosted services run in order: waiting for the
-    /// database and schema migration, workflow file loading, then the engine (which resumes instances).
+    /// database (and, on PostgreSQL, for the active-replica lock) and schema migration, workflow file loading, then the
+    /// engine (which resumes instances).
     /// </summary>
     public static IServiceCollection AddWorkflowRuntime(this IServiceCollection services, IConfiguration configuration, string databasePath)
     {
@@ -29,6 +30,7 @@ public static class WorkflowRuntimeExtensions
         services.AddHttpClient();
         services.AddStateStore(configuration, databasePath);
         services.AddStateDbContextFactory<WorkflowDbContext, PostgresWorkflowDbContext>(configuration, historyTable: null);
+        services.TryAddSingleton<ActiveReplicaLock>();
 
         // The runtime's writes go through the writer of the store chosen above (SQLite's or PostgreSQL's batching
         // writer); the engine does not know which.
@@ -66,11 +68,15 @@ public static class WorkflowRuntimeExtensions
         return services;
     }
 
-    private sealed class DatabaseMigrator(IDbContextFactory<WorkflowDbContext> factory, StateStore store, ILogger<StateStore> logger) : IHostedService
+    private sealed class DatabaseMigrator(IDbContextFactory<WorkflowDbContext> factory, StateStore store, ActiveReplicaLock active, ILogger<StateStore> logger)
+        : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             await store.WaitUntilReachableAsync(logger, cancellationToken);
+
+            // On PostgreSQL a second replica waits here as a standby until the active one stops (ActiveReplicaLock).
+            await active.AcquireAsync(cancellationToken);
             await using var db = await factory.CreateDbContextAsync(cancellationToken);
             await db.Database.MigrateAsync(cancellationToken);
         }

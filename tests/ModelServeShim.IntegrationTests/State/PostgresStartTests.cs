@@ -18,14 +18,18 @@ public sealed class PostgresStartTests(ITestOutputHelper output) : IDisposable
     private readonly TempDirectory _root = new("mss-pg-start");
     private readonly List<ShimProcess> _processes = [];
 
-    [Fact]
-    public async Task Start_PasswordFromFile_RunsAPipeline_AndThePasswordIsInNoOutputLine()
+    [Theory]
+    [InlineData("file")]
+    [InlineData("environment")]
+    public async Task Start_PasswordFromFileOrEnvironment_RunsAPipeline_AndThePasswordIsInNoOutputLine(string source)
     {
         var cluster = PostgresCluster.Shared;
         var port = ShimProcess.FreePort();
         using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        var server = Start(port, "--database=postgres", $"--State:ConnectionString={cluster.CreateDatabase("start")}", $"--State:PasswordFile={PasswordFile(cluster.Password)}",
-            "--Logging:LogLevel:Default=Trace", "--Logging:LogLevel:Microsoft.EntityFrameworkCore=Trace", "--Logging:LogLevel:Npgsql=Trace");
+        var environment = source == "environment" ? new Dictionary<string, string> { ["State__Password"] = cluster.Password } : [];
+        string[] password = source == "file" ? [$"--State:PasswordFile={PasswordFile(cluster.Password)}"] : [];
+        var server = Start(port, environment, ["--database=postgres", $"--State:ConnectionString={cluster.CreateDatabase("start")}", .. password,
+            "--Logging:LogLevel:Default=Trace", "--Logging:LogLevel:Microsoft.EntityFrameworkCore=Trace", "--Logging:LogLevel:Npgsql=Trace"]);
 
         await server.WaitUntilHealthyAsync(client, StartupTimeout);
         await client.SaveDefinitionAsync("""
@@ -106,9 +110,11 @@ public sealed class PostgresStartTests(ITestOutputHelper output) : IDisposable
         return path;
     }
 
-    private ShimProcess Start(int port, params string[] args)
+    private ShimProcess Start(int port, params string[] args) => Start(port, new Dictionary<string, string>(), args);
+
+    private ShimProcess Start(int port, Dictionary<string, string> environment, string[] args)
     {
-        var process = ShimProcess.Start(port, _root.Sub("data"), _root.Sub("workflows"), args);
+        var process = ShimProcess.Start(port, _root.Sub("data"), _root.Sub("workflows"), environment, args);
         _processes.Add(process);
         return process;
     }
