@@ -16,12 +16,17 @@ namespace ModelServeShim.Workflows.Persistence;
 /// database broke), it stops itself, so that no instance ever runs on two replicas. SQLite is one process: always active.
 /// </summary>
 /// <remarks>Active-active replicas (instance leases, an elected replica for once-per-cluster work) are not built yet; see docs/ha.md.</remarks>
-public sealed class ActiveReplicaLock(StateStore store, ILogger<ActiveReplicaLock> logger, IHostApplicationLifetime? lifetime = null) : IAsyncDisposable
+public sealed class ActiveReplicaLock(StateStore store, TimeProvider time, ILogger<ActiveReplicaLock> logger, IHostApplicationLifetime? lifetime = null)
+    : IAsyncDisposable
 {
     /// <summary>The advisory lock's name (hashed to PostgreSQL's 64-bit key).</summary>
     public const string LockName = "model-serve-shim/active-replica";
 
+    /// <summary>How often a standby tries the lock.</summary>
+    public static readonly TimeSpan StandbyPollInterval = TimeSpan.FromSeconds(1);
+
     private IDistributedSynchronizationHandle? _handle;
+    private bool _waiting;
 
     /// <summary>Whether this replica is the active one.</summary>
     public bool IsActive => store.Provider == StateProvider.Sqlite || _handle is not null;
@@ -35,13 +40,19 @@ public sealed class ActiveReplicaLock(StateStore store, ILogger<ActiveReplicaLoc
         }
 
         // A dedicated connection (no multiplexing) so that losing it is noticed: keepalive queries every 5 s.
-        var @lock = new PostgresDistributedLock(new PostgresAdvisoryLockKey(LockName, allowHashing: true), postgres.DataSource,
+        var @lock = new PostgresDistributedLock(new PostgresAdvisoryLockKey(LockName, allowHashing: true), postgres.LockDataSource,
             o => o.UseMultiplexing(false).KeepaliveCadence(TimeSpan.FromSeconds(5)));
-        _handle = await @lock.TryAcquireAsync(TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
-        if (_handle is null)
+        // Polled rather than a blocking acquire: PostgreSQL frees the lock the moment the active replica's session ends,
+        // and a try every second notices that within the second.
+        while ((_handle = await @lock.TryAcquireAsync(TimeSpan.Zero, cancellationToken).ConfigureAwait(false)) is null)
         {
-            logger.LogWarning("Another replica is active on the {Store}: this one waits as a standby and takes over when that one stops", store.Description);
-            _handle = await @lock.AcquireAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (!_waiting)
+            {
+                _waiting = true;
+                logger.LogWarning("Another replica is active on the {Store}: this one waits as a standby and takes over when that one stops", store.Description);
+            }
+
+            await Task.Delay(StandbyPollInterval, time, cancellationToken).ConfigureAwait(false);
         }
 
         logger.LogInformation("This replica is the active one on the {Store}", store.Description);

@@ -111,7 +111,7 @@ public sealed class StandbyFailoverTests(ITestOutputHelper output) : IAsyncLifet
 
     private ShimProcess Start(int port, string name, string[] state)
     {
-        var process = ShimProcess.Start(port, _root.Sub($"data-{name}"), _root.Sub($"workflows-{name}"), state);
+        var process = ShimProcess.Start(port, _root.Sub($"data-{name}"), _root.Sub($"workflows-{name}"), [.. state, "--Logging:Console:TimestampFormat=HH:mm:ss.fff "]);
         _processes.Add(process);
         return process;
     }

@@ -24,35 +24,17 @@ public sealed class PostgresStateStore : StateStore
     public PostgresStateStore(StateOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
-        var csb = builder.ConnectionStringBuilder;
-        csb.Timeout = options.ConnectTimeoutSeconds;
-        if (csb.MaxAutoPrepare == 0)
-        {
-            // The writer's and the contexts' statements repeat: prepare the most used ones on each connection.
-            csb.MaxAutoPrepare = 64;
-        }
-
-        if (string.IsNullOrEmpty(csb.ApplicationName))
-        {
-            csb.ApplicationName = "model-serve-shim";
-        }
-
+        _dataSource = Build(options, out var csb);
         Host = csb.Host ?? "";
         Port = csb.Port;
         Database = csb.Database ?? "";
         Username = csb.Username ?? "";
-        var password = options.Password;
-        var file = options.PasswordFile;
-        if (password is not null || file is not null)
-        {
-            builder.UsePasswordProvider(
-                _ => password ?? ReadPasswordFile(file!),
-                async (_, ct) => password ?? (await File.ReadAllTextAsync(file!, ct).ConfigureAwait(false)).TrimEnd('\r', '\n'));
-        }
-
-        _dataSource = builder.Build();
         _startTimeout = options.StartTimeout;
+
+        // The lock connection runs DistributedLock's monitoring query for as long as the replica lives; PostgreSQL checks
+        // every second whether its client is still there, so a killed replica's session (and lock) ends at once instead
+        // of when the running query would have finished.
+        LockDataSource = Build(options, out _, "-c client_connection_check_interval=1000");
     }
 
     /// <summary>The server's host.</summary>
@@ -67,8 +49,11 @@ public sealed class PostgresStateStore : StateStore
     /// <summary>The user.</summary>
     public string Username { get; }
 
-    /// <summary>The connection pool (also for the lease and election services, which need plain connections).</summary>
+    /// <summary>The connection pool (also for anything that needs plain connections).</summary>
     public NpgsqlDataSource DataSource => _dataSource;
+
+    /// <summary>Connections for session-level locks held for a long time (<see cref="ActiveReplicaLock"/>): they notice a vanished client within a second.</summary>
+    public NpgsqlDataSource LockDataSource { get; }
 
     /// <inheritdoc />
     public override StateProvider Provider => StateProvider.Postgres;
@@ -149,8 +134,42 @@ public sealed class PostgresStateStore : StateStore
     /// <inheritdoc />
     public override async ValueTask DisposeAsync()
     {
+        await LockDataSource.DisposeAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
         await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static NpgsqlDataSource Build(StateOptions options, out NpgsqlConnectionStringBuilder csb, string? serverOptions = null)
+    {
+        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        csb = builder.ConnectionStringBuilder;
+        csb.Timeout = options.ConnectTimeoutSeconds;
+        if (csb.MaxAutoPrepare == 0)
+        {
+            // The writer's and the contexts' statements repeat: prepare the most used ones on each connection.
+            csb.MaxAutoPrepare = 64;
+        }
+
+        if (string.IsNullOrEmpty(csb.ApplicationName))
+        {
+            csb.ApplicationName = "model-serve-shim";
+        }
+
+        if (serverOptions is not null)
+        {
+            csb.Options = string.IsNullOrEmpty(csb.Options) ? serverOptions : $"{csb.Options} {serverOptions}";
+        }
+
+        var password = options.Password;
+        var file = options.PasswordFile;
+        if (password is not null || file is not null)
+        {
+            builder.UsePasswordProvider(
+                _ => password ?? ReadPasswordFile(file!),
+                async (_, ct) => password ?? (await File.ReadAllTextAsync(file!, ct).ConfigureAwait(false)).TrimEnd('\r', '\n'));
+        }
+
+        return builder.Build();
     }
 
     private static string ReadPasswordFile(string file) => File.ReadAllText(file).TrimEnd('\r', '\n');
