@@ -16,7 +16,8 @@ namespace ModelServeShim.Workflows.Persistence;
 /// database broke), it stops itself, so that no instance ever runs on two replicas. SQLite is one process: always active.
 /// </summary>
 /// <remarks>Active-active replicas (instance leases, an elected replica for once-per-cluster work) are not built yet; see docs/ha.md.</remarks>
-public sealed class ActiveReplicaLock(StateStore store, TimeProvider time, ILogger<ActiveReplicaLock> logger, IHostApplicationLifetime? lifetime = null)
+public sealed class ActiveReplicaLock(
+    StateStore store, TimeProvider time, IEnumerable<IStandbyCheck> checks, ILogger<ActiveReplicaLock> logger, IHostApplicationLifetime? lifetime = null)
     : IAsyncDisposable
 {
     /// <summary>The advisory lock's name (hashed to PostgreSQL's 64-bit key).</summary>
@@ -48,6 +49,11 @@ public sealed class ActiveReplicaLock(StateStore store, TimeProvider time, ILogg
         {
             if (!_waiting)
             {
+                if (checks.Select(c => c.RefuseStandby()).FirstOrDefault(r => r is not null) is { } refusal)
+                {
+                    throw new StateStoreUnavailableException($"Another replica is active on the {store.Description}, and this one cannot be its standby: {refusal}");
+                }
+
                 _waiting = true;
                 logger.LogWarning("Another replica is active on the {Store}: this one waits as a standby and takes over when that one stops", store.Description);
             }
@@ -71,4 +77,11 @@ public sealed class ActiveReplicaLock(StateStore store, TimeProvider time, ILogg
             await handle.DisposeAsync().ConfigureAwait(false);
         }
     }
+}
+
+/// <summary>Something that makes a replica unfit to be a standby (and take over) — checked when another replica is active.</summary>
+public interface IStandbyCheck
+{
+    /// <summary>Why this replica must not wait as a standby, or null when it may.</summary>
+    string? RefuseStandby();
 }

@@ -38,6 +38,7 @@ public static class HostingExtensions
 
         var databasePath = Path.Combine(shim.DataDirFullPath, "modelserveshim.db");
         services.AddWorkflowRuntime(configuration, databasePath);
+        services.AddSingleton<IStandbyCheck, LocalShimletStandbyCheck>();
         services.AddBuiltinWorkflows();
         services.AddDefaultsCheck();
         services.AddControlPlane(configuration, databasePath);

@@ -66,7 +66,8 @@ public sealed class StandbyFailoverTests(ITestOutputHelper output) : IAsyncLifet
     public async Task ActiveKilledMidStep_StandbyTakesOver_AndRunsOnlyTheInterruptedStepAgain()
     {
         var counter = _counter!;
-        string[] state = [.. PostgresState.NewDatabase("failover").Select(s => $"--{s.Key}={s.Value}")];
+        // A cluster shimlet as the default: a standby with the local one is refused (next test).
+        string[] state = [.. PostgresState.NewDatabase("failover").Select(s => $"--{s.Key}={s.Value}"), "--shimlet=k8s"];
         var (portA, portB) = (ShimProcess.FreePort(), ShimProcess.FreePort());
         var (clientA, clientB) = (Client(portA), Client(portB));
         var active = Start(portA, "a", state);
@@ -100,6 +101,23 @@ public sealed class StandbyFailoverTests(ITestOutputHelper output) : IAsyncLifet
         Assert.Equal(["Interrupted", "Succeeded"], slow.Select(s => s["status"]!.GetValue<string>()));
         Assert.Equal(["Succeeded"], detail.StepsOf("first").Select(s => s["status"]!.GetValue<string>()));
         Assert.Equal(1, detail["instance"]!["resumeCount"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task SecondReplica_WithTheLocalShimletAsDefault_RefusesToBeAStandby()
+    {
+        string[] state = [.. PostgresState.NewDatabase("localstandby").Select(s => $"--{s.Key}={s.Value}")];
+        var port = ShimProcess.FreePort();
+        var active = Start(port, "a", state);
+        await active.WaitUntilHealthyAsync(Client(port), StartupTimeout);
+
+        var second = Start(ShimProcess.FreePort(), "b", state);
+        var exitCode = await second.WaitForExitAsync(StartupTimeout);
+
+        Assert.Equal(3, exitCode);
+        Assert.Contains("cannot be its standby: the default shimlet is 'local'", second.Output, StringComparison.Ordinal);
+        Assert.Contains("--shimlet=k8s", second.Output, StringComparison.Ordinal);
+        Assert.False(active.HasExited);
     }
 
     private HttpClient Client(int port)
