@@ -5,8 +5,10 @@
 #                  src/ModelServeShim.Workflows/Persistence/Migrations/Postgres  (PostgreSQL, PostgresWorkflowDbContext)
 #   control-plane  src/ModelServeShim/ControlPlane/Migrations                    (SQLite, ControlPlaneDbContext)
 #                  src/ModelServeShim/ControlPlane/Migrations/Postgres           (PostgreSQL, PostgresControlPlaneDbContext)
-# Without a context argument, every context whose model changed gets the migration (a context without changes is
-# skipped). No database is contacted. See docs/state.md.
+# Without a context argument, every context and provider whose snapshot differs from the model gets the migration
+# (one without changes is skipped; after merging a branch that added a SQLite migration only, this adds the missing
+# PostgreSQL one). With a context argument, both providers of that context get it. No database is contacted.
+# See docs/state.md.
 #
 # usage: scripts/add-migration.sh <Name> [workflows|control-plane]
 set -euo pipefail
@@ -36,13 +38,17 @@ for entry in "${contexts[@]}"; do
   IFS='|' read -r key project sqlite postgres sqlite_dir postgres_dir <<<"$entry"
   [ -n "$only" ] && [ "$only" != "$key" ] && continue
   ef=(dotnet ef --project "$project" --startup-project "$host" --configuration Debug --no-build)
-  if [ -z "$only" ] && "${ef[@]}" migrations has-pending-model-changes --context "$sqlite" >/dev/null 2>&1; then
-    echo "$key: no model change, skipped"
-    continue
-  fi
-  "${ef[@]}" migrations add "$name" --context "$sqlite" --output-dir "$sqlite_dir" >/dev/null
-  "${ef[@]}" migrations add "$name" --context "$postgres" --output-dir "$postgres_dir" >/dev/null
-  echo "$key: added $name in $sqlite_dir and $postgres_dir"
-  added=$((added + 1))
+  # Each provider's snapshot is checked on its own: after a merge, a table another branch added for SQLite only
+  # shows up as a pending change of the PostgreSQL context alone, and gets its PostgreSQL migration here.
+  for provider in "$sqlite|$sqlite_dir" "$postgres|$postgres_dir"; do
+    IFS='|' read -r context dir <<<"$provider"
+    if [ -z "$only" ] && "${ef[@]}" migrations has-pending-model-changes --context "$context" >/dev/null 2>&1; then
+      echo "$key ($context): no model change, skipped"
+      continue
+    fi
+    "${ef[@]}" migrations add "$name" --context "$context" --output-dir "$dir" >/dev/null
+    echo "$key ($context): added $name in $dir"
+    added=$((added + 1))
+  done
 done
 [ "$added" -gt 0 ] || echo "nothing to add"
