@@ -7,6 +7,9 @@
 # - the web UI's tests need Node.js 20+ and npm, the designer's npm packages (npm ci), and Debian's
 #   Chromium at /usr/bin/chromium for the browser tests (Playwright drives it; no browser is downloaded);
 # - the Elsa Studio browser tests need the Elsa Studio add-on (scripts/install-elsa-studio.sh, from npm).
+# - the PostgreSQL variants of the runtime and control-plane tests need Debian's PostgreSQL server binaries (initdb,
+#   pg_ctl under /usr/lib/postgresql/<version>/bin): each test process starts its own throw-away cluster on a loopback
+#   port as the postgres user (tests/ModelServeShim.Testing.Postgres), never the system service, which is left stopped.
 set -euo pipefail
 command -v dotnet >/dev/null || { echo "the .NET 10 SDK is required (dotnet not on PATH)"; exit 1; }
 dotnet --version >/dev/null
@@ -26,6 +29,7 @@ command -v docker >/dev/null || missing+=(docker.io)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' || missing+=(busybox-static)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 if [ "${#missing[@]}" -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "installing ${missing[*]}"
@@ -33,6 +37,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   { $sudo_cmd apt-get update -qq \
       && $sudo_cmd env DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=l apt-get install -y -qq "${missing[@]}"; } >"$apt_log" 2>&1 \
     || { echo "apt-get failed; last lines of $apt_log:"; tail -n 20 "$apt_log"; exit 1; }
+fi
+
+# 1b. The package's own cluster service is not what the tests use: keep it from holding port 5432 and memory.
+if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_lsclusters >/dev/null; then
+  pg_lsclusters -h 2>/dev/null | while read -r version name _; do $sudo_cmd pg_ctlcluster "$version" "$name" stop 2>/dev/null || true; done
 fi
 
 # 2. dockerd: started in the background when nothing answers (no bridge, no iptables: the tests use the host network).

@@ -4,16 +4,20 @@ using ModelServeShim.Bench.Engine;
 
 namespace ModelServeShim.Bench;
 
-/// <summary>Parses the command line: <c>engine [--quick]</c> or <c>checksum &lt;manifest&gt; [parallelism]</c>.</summary>
+/// <summary>Parses the command line: <c>engine [--quick]</c>, <c>engine-state [--quick]</c> or <c>checksum &lt;manifest&gt; [parallelism]</c>.</summary>
 internal static class BenchCommand
 {
     private const string Usage = """
         Usage: dotnet run -c Release --project bench/ModelServeShim.Bench -- engine [--quick]
                dotnet run -c Release --project bench/ModelServeShim.Bench -- checksum <SHA256SUMS> [parallelism]
+               dotnet run -c Release --project bench/ModelServeShim.Bench -- engine-state [--quick]
 
           engine   Workflow engine overhead: persisted 5-step no-op instances at concurrency 1, 16 and 256,
                    then the same workflow on WorkflowCore 3.22 (default and tuned options). Writes the
                    "Workflow engine overhead" section of docs/benchmarks.md.
+          engine-state
+                   The same persisted 5-step instances on SQLite and on PostgreSQL (a throw-away local cluster
+                   with PostgreSQL's durable defaults, started by the benchmark); prints a markdown table.
           --quick  A smoke run with small N; prints the table and leaves docs/benchmarks.md alone.
           checksum Verifies the files a sha256sum-format manifest lists with the checksum-verification step's
                    code (files in parallel, default one per processor) and prints bytes, seconds and MB/s
@@ -30,13 +34,18 @@ internal static class BenchCommand
             return await ChecksumBench.RunAsync(manifest, parallelism, output) ? 0 : 1;
         }
 
-        if (rest is not ["engine"])
+        var ok = rest switch
+        {
+            ["engine"] => await EngineSuite.RunAsync(quick, output),
+            ["engine-state"] => await StateSuite.RunAsync(quick, output),
+            _ => (bool?)null,
+        };
+        if (ok is null)
         {
             await output.WriteLineAsync(Usage);
             return 2;
         }
 
-        var ok = await EngineSuite.RunAsync(quick, output);
-        return ok ? 0 : 1;
+        return ok.Value ? 0 : 1;
     }
 }

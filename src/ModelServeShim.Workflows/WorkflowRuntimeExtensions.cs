@@ -9,6 +9,7 @@ using ModelServeShim.Workflows.Activities.Builtin;
 using ModelServeShim.Workflows.Definitions;
 using ModelServeShim.Workflows.Execution;
 using ModelServeShim.Workflows.Persistence;
+using ModelServeShim.Workflows.Persistence.Postgres;
 using ModelServeShim.Workflows.Templates;
 
 namespace ModelServeShim.Workflows;
@@ -17,19 +18,23 @@ namespace ModelServeShim.Workflows;
 public static class WorkflowRuntimeExtensions
 {
     /// <summary>
-    /// Adds the runtime with its state in the SQLite file <paramref name="databasePath"/>. Hosted services
-    /// run in order: schema migration, workflow file loading, then the engine (which resumes instances).
+    /// Adds the runtime with its state in the store section <c>State</c> chooses (<see cref="StateOptions"/>): the SQLite
+    /// file <paramref name="databasePath"/> by default, or PostgreSQL. Hosted services run in order: waiting for the
+    /// database (and, on PostgreSQL, for the active-replica lock) and schema migration, workflow file loading, then the
+    /// engine (which resumes instances).
     /// </summary>
     public static IServiceCollection AddWorkflowRuntime(this IServiceCollection services, IConfiguration configuration, string databasePath)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpClient();
-        services.AddPooledDbContextFactory<WorkflowDbContext>(o => o.UseWorkflowSqlite(databasePath));
+        services.AddStateStore(configuration, databasePath);
+        services.AddStateDbContextFactory<WorkflowDbContext, PostgresWorkflowDbContext>(configuration, historyTable: null);
+        services.TryAddSingleton<ActiveReplicaLock>();
 
-        // The runtime's writes go through the writer for the provider chosen above: SQLite's own. Another
-        // provider (PostgreSQL) registers EfStateWriter, or its own, and needs no change in the engine.
-        services.TryAddSingleton(_ => SqliteSetup.CreateStateWriter(databasePath));
+        // The runtime's writes go through the writer of the store chosen above (SQLite's or PostgreSQL's batching
+        // writer); the engine does not know which.
+        services.TryAddSingleton(sp => sp.GetRequiredService<StateStore>().CreateStateWriter());
         services.AddOptions<WorkflowRuntimeOptions>().Bind(configuration.GetSection(WorkflowRuntimeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<WorkflowFileOptions>().Bind(configuration.GetSection(WorkflowRuntimeOptions.Section));
         services.AddSingleton(sp =>
@@ -63,10 +68,15 @@ public static class WorkflowRuntimeExtensions
         return services;
     }
 
-    private sealed class DatabaseMigrator(IDbContextFactory<WorkflowDbContext> factory) : IHostedService
+    private sealed class DatabaseMigrator(IDbContextFactory<WorkflowDbContext> factory, StateStore store, ActiveReplicaLock active, ILogger<StateStore> logger)
+        : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
+            await store.WaitUntilReachableAsync(logger, cancellationToken);
+
+            // On PostgreSQL a second replica waits here as a standby until the active one stops (ActiveReplicaLock).
+            await active.AcquireAsync(cancellationToken);
             await using var db = await factory.CreateDbContextAsync(cancellationToken);
             await db.Database.MigrateAsync(cancellationToken);
         }

@@ -1,6 +1,7 @@
 using ModelServeShim.Apis;
 using ModelServeShim.Apis.Elsa;
 using ModelServeShim.Hosting;
+using ModelServeShim.Workflows.Persistence;
 
 if (await CommandLine.TryRunCommandAsync(args, Console.Out, Console.Error) is { } exitCode)
 {
@@ -32,6 +33,11 @@ catch (Exception e) when (ConfigurationErrors.From(e) is { Count: > 0 } failures
 {
     await Console.Error.WriteLineAsync($"model-serve-shim: invalid configuration: {string.Join(" ", failures)}");
     return 2;
+}
+catch (StateStoreUnavailableException e)
+{
+    await Console.Error.WriteLineAsync($"model-serve-shim: {e.Message}");
+    return 3;
 }
 
 /// <summary>The program (visible to integration tests).</summary>

@@ -13,7 +13,7 @@ namespace ModelServeShim.Bench.Engine;
 
 /// <summary>
 /// The ModelServeShim runtime, built through DI as the server builds it, with SQLite persistence in a fresh
-/// temporary folder. Every step transition is committed before the engine moves on, as in production.
+/// temporary folder (or the PostgreSQL database the <c>State</c> settings name). Every step transition is committed before the engine moves on, as in production.
 /// </summary>
 internal sealed class ShimEngineBench : IAsyncDisposable
 {
@@ -34,7 +34,7 @@ internal sealed class ShimEngineBench : IAsyncDisposable
     public WriteQueue Writes => _services.GetRequiredService<WriteQueue>();
 
     /// <summary>Builds and starts the runtime and saves the 5-step no-op definition.</summary>
-    public static async Task<ShimEngineBench> StartAsync(int maxConcurrentInstances)
+    public static async Task<ShimEngineBench> StartAsync(int maxConcurrentInstances, IEnumerable<KeyValuePair<string, string?>>? state = null)
     {
         var folder = Directory.CreateTempSubdirectory("msshim-bench-").FullName;
         var workflows = Directory.CreateDirectory(Path.Combine(folder, "workflows")).FullName;
@@ -42,7 +42,7 @@ internal sealed class ShimEngineBench : IAsyncDisposable
         {
             ["Workflows:MaxConcurrentInstances"] = maxConcurrentInstances.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Workflows:Directory"] = workflows,
-        }).Build();
+        }).AddInMemoryCollection(state ?? []).Build();
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddWorkflowRuntime(configuration, Path.Combine(folder, "workflows.db"));

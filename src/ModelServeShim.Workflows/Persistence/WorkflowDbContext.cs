@@ -4,11 +4,23 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace ModelServeShim.Workflows.Persistence;
 
 /// <summary>
-/// The runtime's state. The provider (SQLite by default) is chosen where the context is registered, so
-/// another provider (PostgreSQL) needs no change here or in the runtime.
+/// The runtime's state. The provider (SQLite by default) is chosen where the context is registered (<see cref="StateStore"/>);
+/// PostgreSQL uses <see cref="Postgres.PostgresWorkflowDbContext"/>, this model with its own migrations.
 /// </summary>
-public class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : DbContext(options)
+public class WorkflowDbContext : DbContext
 {
+    /// <summary>Creates the context.</summary>
+    public WorkflowDbContext(DbContextOptions<WorkflowDbContext> options)
+        : base(options)
+    {
+    }
+
+    /// <summary>Creates a provider's subclass (which has its own migrations).</summary>
+    protected WorkflowDbContext(DbContextOptions options)
+        : base(options)
+    {
+    }
+
     /// <summary>Definition versions.</summary>
     public DbSet<DefinitionRecord> Definitions => Set<DefinitionRecord>();
 

@@ -7,9 +7,24 @@ using ModelServeShim.Workflows.Persistence;
 
 namespace ModelServeShim.ControlPlane;
 
-/// <summary>The control plane's state: services and their history. Shares the database file with the runtime, with its own migrations.</summary>
-public class ControlPlaneDbContext(DbContextOptions<ControlPlaneDbContext> options) : DbContext(options)
+/// <summary>
+/// The control plane's state: services and their history. Shares the database with the runtime, with its own migrations
+/// (PostgreSQL: <see cref="PostgresControlPlaneDbContext"/>, this model with its own migrations).
+/// </summary>
+public class ControlPlaneDbContext : DbContext
 {
+    /// <summary>Creates the context.</summary>
+    public ControlPlaneDbContext(DbContextOptions<ControlPlaneDbContext> options)
+        : base(options)
+    {
+    }
+
+    /// <summary>Creates a provider's subclass (which has its own migrations).</summary>
+    protected ControlPlaneDbContext(DbContextOptions options)
+        : base(options)
+    {
+    }
+
     /// <summary>The migrations history table of this context.</summary>
     public const string HistoryTable = "__control_plane_migrations";
 
@@ -109,6 +124,17 @@ public class ControlPlaneDbContext(DbContextOptions<ControlPlaneDbContext> optio
         builder.UseWorkflowSqlite(path).UseSqlite(o => o
             .MigrationsHistoryTable(HistoryTable)
             .MigrationsAssembly(typeof(ControlPlaneDbContext).Assembly.FullName));
+}
+
+/// <summary>The control plane's context on PostgreSQL: the same model, with the PostgreSQL migrations (<c>Migrations/Postgres</c>).</summary>
+public sealed class PostgresControlPlaneDbContext(DbContextOptions<PostgresControlPlaneDbContext> options) : ControlPlaneDbContext(options);
+
+/// <summary>Lets <c>dotnet ef migrations add</c> build the PostgreSQL context at design time (no server is contacted).</summary>
+internal sealed class PostgresControlPlaneDesignTimeFactory : IDesignTimeDbContextFactory<PostgresControlPlaneDbContext>
+{
+    public PostgresControlPlaneDbContext CreateDbContext(string[] args) => new(new DbContextOptionsBuilder<PostgresControlPlaneDbContext>()
+        .UseNpgsql("Host=localhost;Database=design_time;Username=design_time", o => o.MigrationsHistoryTable(ControlPlaneDbContext.HistoryTable))
+        .Options);
 }
 
 /// <summary>Lets <c>dotnet ef migrations add</c> build the context at design time.</summary>

@@ -7,17 +7,19 @@ using ModelServeShim.Shimlets.Kubernetes;
 using ModelServeShim.Shimlets.Local;
 using ModelServeShim.Workflows;
 using ModelServeShim.Workflows.Execution;
+using ModelServeShim.Workflows.Persistence;
 
 namespace ModelServeShim.ControlPlane;
 
 /// <summary>Registers the control plane: services, lifecycle, shimlets, health monitor, metrics.</summary>
 public static class ControlPlaneExtensions
 {
-    /// <summary>Adds the control plane, storing its state in the same SQLite file as the runtime.</summary>
+    /// <summary>Adds the control plane, storing its state in the runtime's store (the SQLite file <paramref name="databasePath"/>, or PostgreSQL).</summary>
     public static IServiceCollection AddControlPlane(this IServiceCollection services, IConfiguration configuration, string databasePath)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddPooledDbContextFactory<ControlPlaneDbContext>(o => ControlPlaneDbContext.UseSqlite(o, databasePath));
+        services.AddStateStore(configuration, databasePath);
+        services.AddStateDbContextFactory<ControlPlaneDbContext, PostgresControlPlaneDbContext>(configuration, ControlPlaneDbContext.HistoryTable);
         services.AddOptions<ControlPlaneOptions>().BindConfiguration(ControlPlaneOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         // The pipeline's step activities, their options (Models, Accelerators, Runtimes, HealthCheck) and the

@@ -18,6 +18,7 @@ public static class CommandLine
         ["--data-dir"] = "ModelServeShim:DataDir",
         ["--listen"] = "ModelServeShim:ListenAddress",
         ["--workflows-dir"] = "Workflows:Directory",
+        ["--database"] = "State:Provider",
     };
 
     /// <summary>The version line, e.g. <c>ModelServeShim v0.1.0 (commit: abc1234)</c>.</summary>
@@ -118,6 +119,9 @@ public static class CommandLine
           --shimlet=local              default shimlet for deployments: local, k8s (ModelServeShim:Shimlet)
           --pipeline=opensourcellm     default pipeline: opensourcellm, quant-llm, or one of --workflows-dir (ModelServeShim:Pipeline)
           --data-dir=./data            state: the SQLite file and plugins (ModelServeShim:DataDir)
+          --database=sqlite            where the state lives: sqlite (a file in --data-dir) or postgres (State:Provider);
+                                       postgres needs State:ConnectionString (no password in it) and the password in
+                                       State__Password (environment) or State:PasswordFile. See docs/state.md.
           --workflows-dir=./workflows  more pipelines; a file named like a built-in one replaces it (Workflows:Directory)
 
         Every flag is also a setting. Later wins: the built-in defaults, appsettings.json next to the binary,

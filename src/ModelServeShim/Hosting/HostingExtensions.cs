@@ -9,6 +9,7 @@ using ModelServeShim.Plugins;
 using ModelServeShim.Security;
 using Prometheus;
 using ModelServeShim.Workflows;
+using ModelServeShim.Workflows.Persistence;
 
 namespace ModelServeShim.Hosting;
 
@@ -38,6 +39,7 @@ public static class HostingExtensions
 
         var databasePath = Path.Combine(shim.DataDirFullPath, "modelserveshim.db");
         services.AddWorkflowRuntime(configuration, databasePath);
+        services.AddSingleton<IStandbyCheck, LocalShimletStandbyCheck>();
         services.AddBuiltinWorkflows();
         services.AddDefaultsCheck();
         services.AddControlPlane(configuration, databasePath);
@@ -86,12 +88,12 @@ public static class HostingExtensions
         return app;
     }
 
-    private sealed class StartupBanner(IOptions<ShimOptions> shim, IOptions<AuthOptions> auth, ILogger<StartupBanner> logger) : IHostedService
+    private sealed class StartupBanner(IOptions<ShimOptions> shim, IOptions<AuthOptions> auth, StateStore store, ILogger<StartupBanner> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            logger.LogInformation("{Version} listening on {Address}:{Port}; data in {DataDir}; default shimlet {Shimlet}, pipeline {Pipeline}",
-                CommandLine.VersionLine, shim.Value.ListenAddress, shim.Value.Port, shim.Value.DataDirFullPath, shim.Value.Shimlet, shim.Value.Pipeline);
+            logger.LogInformation("{Version} listening on {Address}:{Port}; data in {DataDir}; state in {Store}; default shimlet {Shimlet}, pipeline {Pipeline}",
+                CommandLine.VersionLine, shim.Value.ListenAddress, shim.Value.Port, shim.Value.DataDirFullPath, store.Description, shim.Value.Shimlet, shim.Value.Pipeline);
             if (auth.Value.ApiKeys.Count == 0)
             {
                 logger.LogWarning("No API keys configured: accepting anonymous requests (as admin) because the server listens on loopback only. Configure Auth:ApiKeys before exposing it.");

@@ -8,7 +8,12 @@ using ModelServeShim.IntegrationTests.Infrastructure;
 namespace ModelServeShim.IntegrationTests.Apis;
 
 /// <summary><c>GET /api/v1/events</c>: the server-wide event stream of the web UI.</summary>
-public sealed class EventStreamTests(ShimFactory factory) : IClassFixture<ShimFactory>
+public sealed class EventStreamTests(ShimFactory factory) : EventStreamTestsBase(factory), IClassFixture<ShimFactory>;
+
+/// <summary>The same tests with the state in PostgreSQL (a database of the test cluster).</summary>
+public sealed class EventStreamPostgresTests(PostgresShimFactory factory) : EventStreamTestsBase(factory), IClassFixture<PostgresShimFactory>;
+
+public abstract class EventStreamTestsBase(ShimFactory factory)
 {
     private const string TwoSteps = """
         {

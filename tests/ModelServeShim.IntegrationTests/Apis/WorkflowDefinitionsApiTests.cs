@@ -6,7 +6,12 @@ using ModelServeShim.IntegrationTests.Infrastructure;
 
 namespace ModelServeShim.IntegrationTests.Apis;
 
-public sealed class WorkflowDefinitionsApiTests(ShimFactory factory) : IClassFixture<ShimFactory>
+public sealed class WorkflowDefinitionsApiTests(ShimFactory factory) : WorkflowDefinitionsApiTestsBase(factory), IClassFixture<ShimFactory>;
+
+/// <summary>The same tests with the state in PostgreSQL (a database of the test cluster).</summary>
+public sealed class WorkflowDefinitionsApiPostgresTests(PostgresShimFactory factory) : WorkflowDefinitionsApiTestsBase(factory), IClassFixture<PostgresShimFactory>;
+
+public abstract class WorkflowDefinitionsApiTestsBase(ShimFactory factory)
 {
     private const string Greeting = """
         {

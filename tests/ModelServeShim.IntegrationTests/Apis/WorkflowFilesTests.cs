@@ -4,7 +4,12 @@ using ModelServeShim.IntegrationTests.Infrastructure;
 
 namespace ModelServeShim.IntegrationTests.Apis;
 
-public sealed class WorkflowFilesTests(ShimFactory factory) : IClassFixture<ShimFactory>
+public sealed class WorkflowFilesTests(ShimFactory factory) : WorkflowFilesTestsBase(factory), IClassFixture<ShimFactory>;
+
+/// <summary>The same tests with the state in PostgreSQL (a database of the test cluster).</summary>
+public sealed class WorkflowFilesPostgresTests(PostgresShimFactory factory) : WorkflowFilesTestsBase(factory), IClassFixture<PostgresShimFactory>;
+
+public abstract class WorkflowFilesTestsBase(ShimFactory factory)
 {
     private const string Dropped = """
         {

@@ -7,7 +7,12 @@ using ModelServeShim.IntegrationTests.Infrastructure;
 namespace ModelServeShim.IntegrationTests.Apis;
 
 /// <summary><c>GET /api/v1/workflow-instances/{id}/journal?follow=true</c>: the journal as server-sent events until the instance ends.</summary>
-public sealed class WorkflowInstanceJournalFollowTests(ShimFactory factory) : IClassFixture<ShimFactory>
+public sealed class WorkflowInstanceJournalFollowTests(ShimFactory factory) : WorkflowInstanceJournalFollowTestsBase(factory), IClassFixture<ShimFactory>;
+
+/// <summary>The same tests with the state in PostgreSQL (a database of the test cluster).</summary>
+public sealed class WorkflowInstanceJournalFollowPostgresTests(PostgresShimFactory factory) : WorkflowInstanceJournalFollowTestsBase(factory), IClassFixture<PostgresShimFactory>;
+
+public abstract class WorkflowInstanceJournalFollowTestsBase(ShimFactory factory)
 {
     private const string Slow = """
         {

@@ -5,7 +5,12 @@ using ModelServeShim.IntegrationTests.Infrastructure;
 
 namespace ModelServeShim.IntegrationTests.Apis;
 
-public sealed class WorkflowInstancesApiTests(ShimFactory factory) : IClassFixture<ShimFactory>
+public sealed class WorkflowInstancesApiTests(ShimFactory factory) : WorkflowInstancesApiTestsBase(factory), IClassFixture<ShimFactory>;
+
+/// <summary>The same tests with the state in PostgreSQL (a database of the test cluster).</summary>
+public sealed class WorkflowInstancesApiPostgresTests(PostgresShimFactory factory) : WorkflowInstancesApiTestsBase(factory), IClassFixture<PostgresShimFactory>;
+
+public abstract class WorkflowInstancesApiTestsBase(ShimFactory factory)
 {
     // log → flaky (fails its first attempt, retried) → wait: four attempts in all, seven journal entries or more.
     private const string ThreeSteps = """

@@ -41,6 +41,7 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IAsyncLifetime
     private readonly List<ShimProcess> _processes = [];
     private CountingServer? _counter;
     private HttpClient? _client;
+    private string[] _state = [];
 
     public async Task InitializeAsync() => _counter = await CountingServer.StartAsync(SlowHold);
 
@@ -61,13 +62,18 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IAsyncLifetime
         _root.Dispose();
     }
 
-    [Fact]
-    public async Task ServerKilledMidStep_ResumesOnRestart_AndRunsOnlyTheInterruptedStepAgain()
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task ServerKilledMidStep_ResumesOnRestart_AndRunsOnlyTheInterruptedStepAgain(string database)
     {
         var counter = _counter!;
         var port = ShimProcess.FreePort();
         var dataDir = _root.Sub("data");
         var workflowsDir = _root.Sub("workflows");
+        _state = database == "postgres"
+            ? [.. PostgresState.NewDatabase("crash").Select(s => $"--{s.Key}={s.Value}")]
+            : [];
         _client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
 
         var first = Start(port, dataDir, workflowsDir);
@@ -124,7 +130,7 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IAsyncLifetime
 
     private ShimProcess Start(int port, string dataDir, string workflowsDir)
     {
-        var process = ShimProcess.Start(port, dataDir, workflowsDir);
+        var process = ShimProcess.Start(port, dataDir, workflowsDir, _state);
         _processes.Add(process);
         return process;
     }

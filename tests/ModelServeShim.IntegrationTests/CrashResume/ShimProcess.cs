@@ -39,8 +39,13 @@ public sealed class ShimProcess : IDisposable
         }
     }
 
-    public static ShimProcess Start(int port, string dataDir, string workflowsDir, params string[] extraArgs)
+    public static ShimProcess Start(int port, string dataDir, string workflowsDir, params string[] extraArgs) =>
+        Start(port, dataDir, workflowsDir, new Dictionary<string, string>(), extraArgs);
+
+    /// <summary>Starts the server with <paramref name="environment"/> added to its environment (settings such as <c>State__Password</c>).</summary>
+    public static ShimProcess Start(int port, string dataDir, string workflowsDir, IReadOnlyDictionary<string, string> environment, params string[] extraArgs)
     {
+        ArgumentNullException.ThrowIfNull(environment);
         var dll = LocateHostDll();
         var start = new ProcessStartInfo(DotnetExecutable())
         {
@@ -63,6 +68,10 @@ public sealed class ShimProcess : IDisposable
         start.Environment.Remove("ASPNETCORE_URLS");
         start.Environment.Remove("HTTP_PROXY");
         start.Environment.Remove("http_proxy");
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var shim = new ShimProcess(process);

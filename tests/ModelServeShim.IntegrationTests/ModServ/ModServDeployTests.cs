@@ -6,7 +6,12 @@ using ModelServeShim.IntegrationTests.Infrastructure;
 namespace ModelServeShim.IntegrationTests.ModServ;
 
 /// <summary>Deploying through <c>/api/v1/modserv/deploy</c>: the brief's example, a full deployment, a dry run.</summary>
-public sealed partial class ModServDeployTests(ModServFactory factory) : IClassFixture<ModServFactory>
+public sealed class ModServDeployTests(ModServFactory factory) : ModServDeployTestsBase(factory), IClassFixture<ModServFactory>;
+
+/// <summary>The same tests with the state in PostgreSQL (a database of the test cluster).</summary>
+public sealed class ModServDeployPostgresTests(PostgresModServFactory factory) : ModServDeployTestsBase(factory), IClassFixture<PostgresModServFactory>;
+
+public abstract partial class ModServDeployTestsBase(ModServFactory factory)
 {
     /// <summary>The brief's curl body, word for word, plus the shimlet to use.</summary>
     private const string BriefBody = """

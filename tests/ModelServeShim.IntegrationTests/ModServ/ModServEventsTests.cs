@@ -5,7 +5,12 @@ using ModelServeShim.IntegrationTests.Infrastructure;
 namespace ModelServeShim.IntegrationTests.ModServ;
 
 /// <summary><c>GET /api/v1/events</c> during a deployment: a <c>service</c> event on every stored change of the service.</summary>
-public sealed class ModServEventsTests(ModServFactory factory) : IClassFixture<ModServFactory>
+public sealed class ModServEventsTests(ModServFactory factory) : ModServEventsTestsBase(factory), IClassFixture<ModServFactory>;
+
+/// <summary>The same tests with the state in PostgreSQL (a database of the test cluster).</summary>
+public sealed class ModServEventsPostgresTests(PostgresModServFactory factory) : ModServEventsTestsBase(factory), IClassFixture<PostgresModServFactory>;
+
+public abstract class ModServEventsTestsBase(ModServFactory factory)
 {
     private readonly HttpClient _client = factory.CreateClient();
 

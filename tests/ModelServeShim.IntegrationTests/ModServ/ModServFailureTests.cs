@@ -5,7 +5,12 @@ using ModelServeShim.IntegrationTests.Infrastructure;
 namespace ModelServeShim.IntegrationTests.ModServ;
 
 /// <summary>Failures the environment reports end the deployment at once with a diagnosis; health changes move Running ⇄ Degraded.</summary>
-public sealed class ModServFailureTests(ModServFactory factory) : IClassFixture<ModServFactory>
+public sealed class ModServFailureTests(ModServFactory factory) : ModServFailureTestsBase(factory), IClassFixture<ModServFactory>;
+
+/// <summary>The same tests with the state in PostgreSQL (a database of the test cluster).</summary>
+public sealed class ModServFailurePostgresTests(PostgresModServFactory factory) : ModServFailureTestsBase(factory), IClassFixture<PostgresModServFactory>;
+
+public abstract class ModServFailureTestsBase(ModServFactory factory)
 {
     /// <summary>Far below the health-check step's 15 minute timeout: a terminal status must not wait it out.</summary>
     private static readonly TimeSpan Quickly = TimeSpan.FromSeconds(20);

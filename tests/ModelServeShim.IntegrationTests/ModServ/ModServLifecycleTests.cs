@@ -5,7 +5,12 @@ using ModelServeShim.IntegrationTests.Infrastructure;
 namespace ModelServeShim.IntegrationTests.ModServ;
 
 /// <summary>Scale, undeploy, redeploy and the deploy conflicts and refusals, through the API and the test shimlet.</summary>
-public sealed class ModServLifecycleTests(ModServFactory factory) : IClassFixture<ModServFactory>
+public sealed class ModServLifecycleTests(ModServFactory factory) : ModServLifecycleTestsBase(factory), IClassFixture<ModServFactory>;
+
+/// <summary>The same tests with the state in PostgreSQL (a database of the test cluster).</summary>
+public sealed class ModServLifecyclePostgresTests(PostgresModServFactory factory) : ModServLifecycleTestsBase(factory), IClassFixture<PostgresModServFactory>;
+
+public abstract class ModServLifecycleTestsBase(ModServFactory factory)
 {
     private readonly HttpClient _client = factory.CreateClient();
 

@@ -6,7 +6,12 @@ using ModelServeShim.IntegrationTests.Infrastructure;
 namespace ModelServeShim.IntegrationTests.ModServ;
 
 /// <summary><c>GET /{id}/pipeline/logs?follow=true</c>: the journal as server-sent events until the pipeline ends.</summary>
-public sealed class ModServLogsTests(ModServFactory factory) : IClassFixture<ModServFactory>
+public sealed class ModServLogsTests(ModServFactory factory) : ModServLogsTestsBase(factory), IClassFixture<ModServFactory>;
+
+/// <summary>The same tests with the state in PostgreSQL (a database of the test cluster).</summary>
+public sealed class ModServLogsPostgresTests(PostgresModServFactory factory) : ModServLogsTestsBase(factory), IClassFixture<PostgresModServFactory>;
+
+public abstract class ModServLogsTestsBase(ModServFactory factory)
 {
     private readonly HttpClient _client = factory.CreateClient();
 

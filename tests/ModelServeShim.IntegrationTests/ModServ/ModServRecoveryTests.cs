@@ -9,7 +9,12 @@ using ModelServeShim.Workflows.Persistence;
 namespace ModelServeShim.IntegrationTests.ModServ;
 
 /// <summary>After a restart the control plane reconciles services with what their pipelines did meanwhile.</summary>
-public sealed class ModServRecoveryTests : IDisposable
+public sealed class ModServRecoveryTests() : ModServRecoveryTestsBase([]);
+
+/// <summary>The same restarts with the state in PostgreSQL (a database of the test cluster per test).</summary>
+public sealed class ModServRecoveryPostgresTests() : ModServRecoveryTestsBase(PostgresState.NewDatabase("recovery"));
+
+public abstract class ModServRecoveryTestsBase(IReadOnlyList<KeyValuePair<string, string>> state) : IDisposable
 {
     private readonly TempDirectory _root = new("mss-recovery");
 
@@ -22,7 +27,7 @@ public sealed class ModServRecoveryTests : IDisposable
 
         // First run: create the schema, then leave behind what a crash would: a service still Deploying whose
         // pipeline had already faulted, and a service whose pipeline instance was never stored.
-        await using (var first = new DirectoryFactory(dataDir, workflowsDir))
+        await using (var first = new DirectoryFactory(dataDir, workflowsDir, state))
         {
             first.CreateClient().Dispose();
             var workflows = first.Services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>();
@@ -44,7 +49,7 @@ public sealed class ModServRecoveryTests : IDisposable
             await cp.SaveChangesAsync();
         }
 
-        await using var second = new DirectoryFactory(dataDir, workflowsDir);
+        await using var second = new DirectoryFactory(dataDir, workflowsDir, state);
         second.CreateClient().Dispose();
         var factory = second.Services.GetRequiredService<IDbContextFactory<ControlPlaneDbContext>>();
         var (late, never) = await Poll.UntilAsync(async () =>
@@ -74,7 +79,7 @@ public sealed class ModServRecoveryTests : IDisposable
 
         // A crash while undeploying: one service's cancelled deploy had ended but its undeploy had not started; the
         // other's undeploy instance was recorded on the service but never stored.
-        await using (var first = new DirectoryFactory(dataDir, workflowsDir))
+        await using (var first = new DirectoryFactory(dataDir, workflowsDir, state))
         {
             first.CreateClient().Dispose();
             await using (var wf = await first.Services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>().CreateDbContextAsync())
@@ -96,7 +101,7 @@ public sealed class ModServRecoveryTests : IDisposable
             await cp.SaveChangesAsync();
         }
 
-        await using var second = new DirectoryFactory(dataDir, workflowsDir);
+        await using var second = new DirectoryFactory(dataDir, workflowsDir, state);
         second.CreateClient().Dispose();
         var factory = second.Services.GetRequiredService<IDbContextFactory<ControlPlaneDbContext>>();
         var stopped = await Poll.UntilAsync(async () =>
@@ -124,7 +129,7 @@ public sealed class ModServRecoveryTests : IDisposable
         Desired = new() { ServiceId = id, ModelFile = "/models/x", Shimlet = "local", Pipeline = "opensourcellm", Replicas = 1, UpdatedAt = at, UpdatedBy = "alice" },
     };
 
-    private sealed class DirectoryFactory(string dataDir, string workflowsDir) : WebApplicationFactory<Program>
+    private sealed class DirectoryFactory(string dataDir, string workflowsDir, IReadOnlyList<KeyValuePair<string, string>> state) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -132,6 +137,10 @@ public sealed class ModServRecoveryTests : IDisposable
             builder.UseSetting("ModelServeShim:DataDir", dataDir);
             builder.UseSetting("Workflows:Directory", workflowsDir);
             builder.UseSetting("Logging:LogLevel:Default", "Warning");
+            foreach (var (key, value) in state)
+            {
+                builder.UseSetting(key, value);
+            }
         }
     }
 }

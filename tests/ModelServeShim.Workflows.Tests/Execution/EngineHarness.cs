@@ -13,9 +13,12 @@ using ModelServeShim.Workflows.Persistence;
 
 namespace ModelServeShim.Workflows.Tests.Execution;
 
-/// <summary>The real runtime (SQLite file, hosted services) on a fake clock.</summary>
+/// <summary>The real runtime (SQLite file or PostgreSQL database, hosted services) on a fake clock.</summary>
 public sealed class EngineHarness : IAsyncDisposable
 {
+    // A PostgreSQL database per harness folder: a harness started again on the same folder finds the same state.
+    private static readonly ConcurrentDictionary<string, string> Databases = new(StringComparer.Ordinal);
+
     private readonly ServiceProvider _services;
     private readonly List<IHostedService> _hosted;
 
@@ -23,12 +26,21 @@ public sealed class EngineHarness : IAsyncDisposable
     {
         Directory = directory;
         Time = time;
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Workflows:MaxConcurrentInstances"] = maxConcurrent.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Workflows:Directory"] = Path.Combine(directory, "workflows"),
             ["Workflows:Watch"] = "false",
-        }).Build();
+        };
+        if (writer == StoreWriter.Postgres)
+        {
+            foreach (var (key, value) in PostgresSettings(directory))
+            {
+                settings[key] = value;
+            }
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection()
             .AddLogging()
             .AddSingleton<TimeProvider>(time)
@@ -56,6 +68,33 @@ public sealed class EngineHarness : IAsyncDisposable
     public WorkflowEngine Engine => _services.GetRequiredService<WorkflowEngine>();
 
     public DefinitionStore Definitions => _services.GetRequiredService<DefinitionStore>();
+
+    /// <summary>The <c>State</c> settings of the PostgreSQL database that belongs to <paramref name="directory"/> (created on first use).</summary>
+    public static IEnumerable<KeyValuePair<string, string?>> PostgresSettings(string directory)
+    {
+        var cluster = ModelServeShim.Testing.Postgres.PostgresCluster.Shared;
+        var connectionString = Databases.GetOrAdd(directory, _ => cluster.CreateDatabase("engine"));
+        return
+        [
+            new("State:Provider", "postgres"),
+            new("State:ConnectionString", connectionString),
+            new("State:Password", cluster.Password),
+        ];
+    }
+
+    /// <summary>Reads a stored instance without starting an engine (which would resume it).</summary>
+    public static async Task<InstanceRecord> ReadInstanceAsync(string directory, StoreWriter writer, string instanceId)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(writer == StoreWriter.Postgres ? PostgresSettings(directory) : [])
+            .Build();
+        await using var services = new ServiceCollection().AddLogging()
+            .AddStateStore(configuration, Path.Combine(directory, "state.db"))
+            .AddStateDbContextFactory<WorkflowDbContext, ModelServeShim.Workflows.Persistence.Postgres.PostgresWorkflowDbContext>(configuration, null)
+            .BuildServiceProvider();
+        await using var db = await services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>().CreateDbContextAsync();
+        return await db.Instances.AsNoTracking().SingleAsync(i => i.Id == instanceId);
+    }
 
     public static async Task<EngineHarness> StartAsync(
         string? directory = null, FakeTimeProvider? time = null, int maxConcurrent = 16, StoreWriter writer = StoreWriter.Sqlite)
@@ -133,6 +172,9 @@ public enum StoreWriter
 
     /// <summary>The provider-neutral EF Core writer.</summary>
     EntityFramework,
+
+    /// <summary>A PostgreSQL database (of the test cluster) with the PostgreSQL batching writer, what the runtime registers for PostgreSQL.</summary>
+    Postgres,
 }
 
 /// <summary>Records runtime events so tests can wait for a step state instead of sleeping.</summary>

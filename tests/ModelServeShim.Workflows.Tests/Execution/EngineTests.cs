@@ -11,6 +11,9 @@ public sealed class SqliteWriterEngineTests() : EngineTests(StoreWriter.Sqlite);
 /// <summary>The engine tests with the provider-neutral EF Core writer, so that fallback stays honest.</summary>
 public sealed class EfWriterEngineTests() : EngineTests(StoreWriter.EntityFramework);
 
+/// <summary>The engine tests on PostgreSQL (a database of the test cluster per harness) with its batching writer.</summary>
+public sealed class PostgresWriterEngineTests() : EngineTests(StoreWriter.Postgres);
+
 public abstract class EngineTests(StoreWriter writer)
 {
     private static string Chain(string id, string activities, string connections) => $$"""
@@ -316,7 +319,7 @@ public abstract class EngineTests(StoreWriter writer)
             await first.Events.WaitForStepAsync(s => s.InstanceId == id && s.ActivityId == "wait" && s.Status == StepStatus.Running);
         }
 
-        Assert.Equal(InstanceStatus.Running, (await ReadOnlyInstanceAsync(directory, time, id)).Status);
+        Assert.Equal(InstanceStatus.Running, (await EngineHarness.ReadInstanceAsync(directory, writer, id)).Status);
         await using var second = await StartHarnessAsync(directory, time);
         await second.Events.WaitForStepAsync(s => s.InstanceId == id && s.ActivityId == "wait" && s.Status == StepStatus.Running);
         await Task.Delay(50);
@@ -363,14 +366,4 @@ public abstract class EngineTests(StoreWriter writer)
     private Task<EngineHarness> StartHarnessAsync(
         string? directory = null, Microsoft.Extensions.Time.Testing.FakeTimeProvider? time = null, int maxConcurrent = 16) =>
         EngineHarness.StartAsync(directory, time, maxConcurrent, writer);
-
-    private static async Task<InstanceRecord> ReadOnlyInstanceAsync(string directory, Microsoft.Extensions.Time.Testing.FakeTimeProvider time, string id)
-    {
-        // Read the stored row without starting an engine (which would resume it).
-        var options = new Microsoft.EntityFrameworkCore.DbContextOptionsBuilder<WorkflowDbContext>()
-            .UseWorkflowSqlite(Path.Combine(directory, "state.db")).Options;
-        await using var db = new WorkflowDbContext((Microsoft.EntityFrameworkCore.DbContextOptions<WorkflowDbContext>)options);
-        _ = time;
-        return db.Instances.Single(i => i.Id == id);
-    }
 }

@@ -1,7 +1,11 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using ModelServeShim.Workflows.Persistence;
+using ModelServeShim.Workflows.Persistence.Postgres;
 using ModelServeShim.Workflows.Tests.Execution;
 
 namespace ModelServeShim.Workflows.Tests.Persistence;
@@ -10,7 +14,7 @@ public class StateWriterTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, 123, TimeSpan.FromHours(2));
 
-    public static TheoryData<StoreWriter> Writers => [StoreWriter.Sqlite, StoreWriter.EntityFramework];
+    public static TheoryData<StoreWriter> Writers => [StoreWriter.Sqlite, StoreWriter.EntityFramework, StoreWriter.Postgres];
 
     [Theory]
     [MemberData(nameof(Writers))]
@@ -124,12 +128,14 @@ public class StateWriterTests
         Assert.Equal((InstanceStatus.Pending, 3, T0.AddDays(1), T0), (instance.Status, instance.ResumeCount, instance.UpdatedAt, instance.CreatedAt));
     }
 
-    [Fact]
-    public async Task SqliteWriter_StoresExactlyWhatEfCoreStores()
+    [Theory]
+    [InlineData(StateProvider.Sqlite)]
+    [InlineData(StateProvider.Postgres)]
+    public async Task ProviderWriter_StoresExactlyWhatEfCoreStores(StateProvider provider)
     {
-        await using var ef = await Store.CreateAsync(StoreWriter.EntityFramework);
-        await using var sqlite = await Store.CreateAsync(StoreWriter.Sqlite);
-        foreach (var store in new[] { ef, sqlite })
+        await using var ef = await Store.CreateAsync(provider, entityFramework: true);
+        await using var own = await Store.CreateAsync(provider, entityFramework: false);
+        foreach (var store in new[] { ef, own })
         {
             var running = Step("a", StepStatus.Running);
             running.Id = new Guid("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
@@ -154,16 +160,16 @@ public class StateWriterTests
 
         foreach (var table in new[] { "workflow_instances", "step_executions", "journal_entries" })
         {
-            Assert.Equal(await RawRowsAsync(ef.Path, table), await RawRowsAsync(sqlite.Path, table));
+            Assert.Equal(await RawRowsAsync(ef, table), await RawRowsAsync(own, table));
         }
     }
 
-    private static async Task<List<string>> RawRowsAsync(string path, string table)
+    private static async Task<List<string>> RawRowsAsync(Store store, string table)
     {
-        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await using var connection = store.OpenConnection();
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT * FROM {table} ORDER BY rowid";
+        command.CommandText = $"SELECT * FROM {table} ORDER BY \"Id\"";
         await using var reader = await command.ExecuteReaderAsync();
         var rows = new List<string>();
         while (await reader.ReadAsync())
@@ -210,39 +216,58 @@ public class StateWriterTests
         PropertiesJson = """{"operator":"tester"}""",
     };
 
-    /// <summary>A migrated SQLite file and the writer under test.</summary>
+    /// <summary>A migrated store (a SQLite file or a PostgreSQL database of the test cluster) and the writer under test.</summary>
     private sealed class Store : IAsyncDisposable, IDbContextFactory<WorkflowDbContext>
     {
-        private readonly DbContextOptions<WorkflowDbContext> _options;
+        private readonly ServiceProvider _services;
+        private readonly IDbContextFactory<WorkflowDbContext> _contexts;
 
-        private Store(string path, StoreWriter kind)
+        private Store(ServiceProvider services, bool entityFramework)
         {
-            Path = path;
-            _options = (DbContextOptions<WorkflowDbContext>)new DbContextOptionsBuilder<WorkflowDbContext>().UseWorkflowSqlite(path).Options;
-            Writer = kind == StoreWriter.Sqlite ? SqliteSetup.CreateStateWriter(path) : new EfStateWriter(this);
+            _services = services;
+            _contexts = services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>();
+            State = services.GetRequiredService<StateStore>();
+            Writer = entityFramework ? new EfStateWriter(this) : State.CreateStateWriter();
         }
 
-        public string Path { get; }
+        public StateStore State { get; }
 
         public IStateWriter Writer { get; }
 
-        public static async Task<Store> CreateAsync(StoreWriter kind)
+        public static Task<Store> CreateAsync(StoreWriter kind) =>
+            CreateAsync(kind == StoreWriter.Postgres ? StateProvider.Postgres : StateProvider.Sqlite, kind == StoreWriter.EntityFramework);
+
+        public static async Task<Store> CreateAsync(StateProvider provider, bool entityFramework)
         {
-            var path = System.IO.Path.Combine(Directory.CreateTempSubdirectory("mss-writer-").FullName, "state.db");
-            var store = new Store(path, kind);
+            var directory = Directory.CreateTempSubdirectory("mss-writer-").FullName;
+            var configuration = new ConfigurationBuilder()
+                .AddInMemoryCollection(provider == StateProvider.Postgres ? EngineHarness.PostgresSettings(directory) : [])
+                .Build();
+            var services = new ServiceCollection().AddLogging()
+                .AddStateStore(configuration, System.IO.Path.Combine(directory, "state.db"))
+                .AddStateDbContextFactory<WorkflowDbContext, PostgresWorkflowDbContext>(configuration, null)
+                .BuildServiceProvider();
+            var store = new Store(services, entityFramework);
             await using var db = store.Context();
             await db.Database.MigrateAsync();
             return store;
         }
 
-        public WorkflowDbContext Context() => new(_options);
+        public WorkflowDbContext Context() => _contexts.CreateDbContext();
 
         public WorkflowDbContext CreateDbContext() => Context();
 
-        public ValueTask DisposeAsync()
+        public DbConnection OpenConnection() => State switch
+        {
+            SqliteStateStore s => new SqliteConnection($"Data Source={s.Path};Pooling=False"),
+            PostgresStateStore p => p.DataSource.CreateConnection(),
+            _ => throw new InvalidOperationException(State.Description),
+        };
+
+        public async ValueTask DisposeAsync()
         {
             Writer.Dispose();
-            return ValueTask.CompletedTask;
+            await _services.DisposeAsync();
         }
     }
 
