@@ -31,6 +31,14 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource) : IStateW
         WHERE "Id" = $1
         """;
 
+    private const string InstanceStatusSql = """UPDATE workflow_instances SET "Status" = $2, "UpdatedAt" = $3 WHERE "Id" = $1""";
+
+    private const string InsertBookmark = """
+        INSERT INTO workflow_bookmarks ("Id", "InstanceId", "ActivityId", "Name", "Description", "Roles", "PayloadSchemaJson", "CreatedAt", "TimeoutAt",
+            "ResolvedAt", "Resolution", "ResolvedBy", "PayloadJson")
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+        """;
+
     private const string InsertStep = """
         INSERT INTO step_executions ("Id", "InstanceId", "ActivityId", "ActivityType", "Attempt", "Status", "StartedAt", "EndedAt", "ErrorType",
             "ErrorMessage", "Retryable", "RetryDelayMs", "IsFinal", "Outcome", "OutputJson", "InputJson")
@@ -109,6 +117,16 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource) : IStateW
             case InstanceFinished c:
                 return Update(updates, "workflow_instances", c.Id, Sql(FinishInstance, Text(c.Id), Text(c.Status.ToString()), Text(c.OutputJson),
                     Time(c.FinishedAt), Text(c.FaultedStep), Text(c.ErrorType), Text(c.ErrorMessage)));
+            case InstanceStatusChanged c:
+                return Update(updates, "workflow_instances", c.Id, Sql(InstanceStatusSql, Text(c.Id), Text(c.Status.ToString()), Time(c.UpdatedAt)));
+            case BookmarkCreated c:
+                {
+                    var r = c.Row;
+                    return Sql(InsertBookmark, Uuid(r.Id), Text(r.InstanceId), Text(r.ActivityId), Text(r.Name), Text(r.Description), Text(r.Roles),
+                        Text(r.PayloadSchemaJson), Time(r.CreatedAt), Time(r.TimeoutAt), Time(r.ResolvedAt), Text(r.Resolution), Text(r.ResolvedBy),
+                        Text(r.PayloadJson));
+                }
+
             case StepStarted c:
                 {
                     var r = c.Row;
