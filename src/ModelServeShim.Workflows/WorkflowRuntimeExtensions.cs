@@ -9,6 +9,7 @@ using ModelServeShim.Workflows.Activities.Builtin;
 using ModelServeShim.Workflows.Definitions;
 using ModelServeShim.Workflows.Execution;
 using ModelServeShim.Workflows.Persistence;
+using ModelServeShim.Workflows.Persistence.CompiledModel;
 using ModelServeShim.Workflows.Templates;
 
 namespace ModelServeShim.Workflows;
@@ -25,7 +26,9 @@ public static class WorkflowRuntimeExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpClient();
-        services.AddPooledDbContextFactory<WorkflowDbContext>(o => o.UseWorkflowSqlite(databasePath));
+        // The model compiled for SQLite (Persistence/CompiledModel, scripts/ef-compiled-models.sh) instead of building
+        // it at every start; another provider builds its own model at run time.
+        services.AddPooledDbContextFactory<WorkflowDbContext>(o => o.UseWorkflowSqlite(databasePath).UseModel(WorkflowDbContextModel.Instance));
 
         // The runtime's writes go through the writer for the provider chosen above: SQLite's own. Another
         // provider (PostgreSQL) registers EfStateWriter, or its own, and needs no change in the engine.

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using ModelServeShim.Abstractions.Shimlets;
 using ModelServeShim.Activities.Llm;
+using ModelServeShim.ControlPlane.CompiledModel;
 using ModelServeShim.Shimlets.Kubernetes;
 using ModelServeShim.Shimlets.Local;
 using ModelServeShim.Workflows;
@@ -15,7 +16,13 @@ public static class ControlPlaneExtensions
     public static IServiceCollection AddControlPlane(this IServiceCollection services, IConfiguration configuration, string databasePath)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddPooledDbContextFactory<ControlPlaneDbContext>(o => ControlPlaneDbContext.UseSqlite(o, databasePath));
+        // The model compiled for SQLite (CompiledModel/, scripts/ef-compiled-models.sh) instead of building it at every
+        // start; another provider builds its own model at run time.
+        services.AddPooledDbContextFactory<ControlPlaneDbContext>(o =>
+        {
+            ControlPlaneDbContext.UseSqlite(o, databasePath);
+            o.UseModel(ControlPlaneDbContextModel.Instance);
+        });
         services.AddOptions<ControlPlaneOptions>().BindConfiguration(ControlPlaneOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         // The pipeline's step activities, their options (Models, Accelerators, Runtimes, HealthCheck) and the
