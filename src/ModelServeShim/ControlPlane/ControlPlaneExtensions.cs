@@ -6,6 +6,7 @@ using ModelServeShim.Shimlets.Kubernetes;
 using ModelServeShim.Shimlets.Local;
 using ModelServeShim.Workflows;
 using ModelServeShim.Workflows.Execution;
+using ModelServeShim.Workflows.Persistence;
 
 namespace ModelServeShim.ControlPlane;
 
@@ -60,7 +61,7 @@ public static class ControlPlaneExtensions
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             await using var db = await factory.CreateDbContextAsync(cancellationToken);
-            await db.Database.MigrateAsync(cancellationToken);
+            await db.Database.MigrateIfBehindAsync(cancellationToken);
             ShimMetrics.RegisterCollector(factory, shimlets, logger);
         }
 
