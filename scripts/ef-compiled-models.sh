@@ -12,10 +12,18 @@ cd "$(dirname "$0")/.."
 ef() { if command -v dotnet-ef >/dev/null; then dotnet-ef "$@"; else "$HOME/.dotnet/tools/dotnet-ef" "$@"; fi; }
 
 # <project> <context> <output dir inside the project> <namespace>
+# Generated into a temporary folder first (the project must build, and it builds with the current compiled model),
+# then swapped in whole, so files of entity types that no longer exist go too. If the old compiled model no longer
+# compiles (an entity class was deleted), remove its file for that class and run again.
 optimize() {
-  rm -rf "$1/$3"
-  ef dbcontext optimize --project "$1" --context "$2" --output-dir "$3" --namespace "$4" >/dev/null
-  rm "$1/$3/$2AssemblyAttributes.cs"
+  local tmp log
+  tmp="$(mktemp -d -t mss-compiled-model.XXXXXX)"; log="$tmp.log"
+  if ! ef dbcontext optimize --project "$1" --context "$2" --output-dir "$tmp" --namespace "$4" >"$log" 2>&1; then
+    cat "$log" >&2; rm -rf "$tmp" "$log"; echo "ef-compiled-models.sh: dbcontext optimize failed for $2" >&2; exit 1
+  fi
+  rm "$tmp/$2AssemblyAttributes.cs"
+  rm -rf "${1:?}/$3" && mkdir -p "$1/$3" && cp "$tmp"/*.cs "$1/$3/"
+  rm -rf "$tmp" "$log"
   echo "$1/$3: $(find "$1/$3" -name '*.cs' | wc -l) files"
 }
 
