@@ -10,6 +10,7 @@ using ModelServeShim.Workflows.Definitions;
 using ModelServeShim.Workflows.Execution;
 using ModelServeShim.Workflows.Persistence;
 using ModelServeShim.Workflows.Persistence.Postgres;
+using ModelServeShim.Workflows.Persistence.CompiledModel;
 using ModelServeShim.Workflows.Templates;
 
 namespace ModelServeShim.Workflows;
@@ -29,7 +30,8 @@ public static class WorkflowRuntimeExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpClient();
         services.AddStateStore(configuration, databasePath);
-        services.AddStateDbContextFactory<WorkflowDbContext, PostgresWorkflowDbContext>(configuration, historyTable: null);
+        services.AddStateDbContextFactory<WorkflowDbContext, PostgresWorkflowDbContext>(configuration, historyTable: null,
+            sqliteCompiledModel: WorkflowDbContextModel.Instance);
         services.TryAddSingleton<ActiveReplicaLock>();
 
         // The runtime's writes go through the writer of the store chosen above (SQLite's or PostgreSQL's batching
@@ -78,7 +80,7 @@ public static class WorkflowRuntimeExtensions
             // On PostgreSQL a second replica waits here as a standby until the active one stops (ActiveReplicaLock).
             await active.AcquireAsync(cancellationToken);
             await using var db = await factory.CreateDbContextAsync(cancellationToken);
-            await db.Database.MigrateAsync(cancellationToken);
+            await db.Database.MigrateIfBehindAsync(cancellationToken);
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -37,7 +38,7 @@ public static class StateStoreExtensions
     /// <typeparamref name="TPostgresContext"/> (the same model with the PostgreSQL migrations, found in its assembly).
     /// </summary>
     public static IServiceCollection AddStateDbContextFactory<TContext, TPostgresContext>(
-        this IServiceCollection services, IConfiguration configuration, string? historyTable)
+        this IServiceCollection services, IConfiguration configuration, string? historyTable, IModel? sqliteCompiledModel = null)
         where TContext : DbContext
         where TPostgresContext : TContext
     {
@@ -54,7 +55,15 @@ public static class StateStoreExtensions
         else
         {
             services.AddPooledDbContextFactory<TContext>((sp, o) =>
-                sp.GetRequiredService<StateStore>().Configure(o, historyTable, typeof(TContext).Assembly));
+            {
+                sp.GetRequiredService<StateStore>().Configure(o, historyTable, typeof(TContext).Assembly);
+                if (sqliteCompiledModel is not null)
+                {
+                    // The model compiled for SQLite (scripts/ef-compiled-models.sh) instead of building it at every start;
+                    // PostgreSQL builds its own model at run time.
+                    o.UseModel(sqliteCompiledModel);
+                }
+            });
         }
 
         return services;

@@ -3,6 +3,7 @@ using ModelServeShim.Abstractions.Shimlets;
 using ModelServeShim.Activities.Llm;
 using ModelServeShim.Models.Integrity;
 using ModelServeShim.Security;
+using ModelServeShim.ControlPlane.CompiledModel;
 using ModelServeShim.Shimlets.Kubernetes;
 using ModelServeShim.Shimlets.Local;
 using ModelServeShim.Workflows;
@@ -19,7 +20,8 @@ public static class ControlPlaneExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddStateStore(configuration, databasePath);
-        services.AddStateDbContextFactory<ControlPlaneDbContext, PostgresControlPlaneDbContext>(configuration, ControlPlaneDbContext.HistoryTable);
+        services.AddStateDbContextFactory<ControlPlaneDbContext, PostgresControlPlaneDbContext>(configuration, ControlPlaneDbContext.HistoryTable,
+            sqliteCompiledModel: ControlPlaneDbContextModel.Instance);
         services.AddOptions<ControlPlaneOptions>().BindConfiguration(ControlPlaneOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         // The pipeline's step activities, their options (Models, Accelerators, Runtimes, HealthCheck) and the
@@ -60,7 +62,7 @@ public static class ControlPlaneExtensions
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             await using var db = await factory.CreateDbContextAsync(cancellationToken);
-            await db.Database.MigrateAsync(cancellationToken);
+            await db.Database.MigrateIfBehindAsync(cancellationToken);
             ShimMetrics.RegisterCollector(factory, shimlets, time, logger);
         }
 

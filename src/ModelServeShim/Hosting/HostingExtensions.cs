@@ -88,10 +88,26 @@ public static class HostingExtensions
         return app;
     }
 
-    private sealed class StartupBanner(IOptions<ShimOptions> shim, IOptions<AuthOptions> auth, StateStore store, ILogger<StartupBanner> logger) : IHostedService
+    private sealed class StartupBanner(IOptions<ShimOptions> shim, IOptions<AuthOptions> auth, IHostApplicationLifetime lifetime, StateStore store, ILogger<StartupBanner> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
+            // Where the start went (docs/benchmarks.md, "One binary"): Debug level, category ModelServeShim.Hosting.
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                lifetime.ApplicationStarted.Register(() =>
+                {
+                    using var process = System.Diagnostics.Process.GetCurrentProcess();
+                    logger.LogDebug(
+                        "Started in {Milliseconds:F0} ms since the process began: {JitMethods} methods JIT-compiled in {JitMilliseconds:F0} ms, {Allocated} MB allocated, working set {WorkingSet} MB",
+                        (DateTime.Now - process.StartTime).TotalMilliseconds,
+                        System.Runtime.JitInfo.GetCompiledMethodCount(),
+                        System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds,
+                        GC.GetTotalAllocatedBytes() / (1024 * 1024),
+                        Environment.WorkingSet / (1024 * 1024));
+                });
+            }
+
             logger.LogInformation("{Version} listening on {Address}:{Port}; data in {DataDir}; state in {Store}; default shimlet {Shimlet}, pipeline {Pipeline}",
                 CommandLine.VersionLine, shim.Value.ListenAddress, shim.Value.Port, shim.Value.DataDirFullPath, store.Description, shim.Value.Shimlet, shim.Value.Pipeline);
             if (auth.Value.ApiKeys.Count == 0)
