@@ -116,7 +116,7 @@ public static class CommandLine
           --port=8080                  HTTP port (ModelServeShim:Port)
           --listen=localhost           localhost, an IP, or * (requires API keys) (ModelServeShim:ListenAddress)
           --shimlet=local              default shimlet for deployments: local, k8s (ModelServeShim:Shimlet)
-          --pipeline=opensourcellm     default pipeline: opensourcellm, quant-llm, or one of --workflows-dir (ModelServeShim:Pipeline)
+          --pipeline=opensourcellm     default pipeline: opensourcellm, quant-llm, privatellm, or one of --workflows-dir (ModelServeShim:Pipeline)
           --data-dir=./data            state: the SQLite file and plugins (ModelServeShim:DataDir)
           --workflows-dir=./workflows  more pipelines; a file named like a built-in one replaces it (Workflows:Directory)
 
