@@ -116,7 +116,7 @@ public sealed class PrivateLlmPipelineTests(PrivateLlmPipelineFactory factory) :
         var modelFile = await factory.ModelWithManifestAsync("private-approved");
         var serviceId = await operatorClient.DeployAsync(Deploy("private-approved", modelFile, shimlet: "local"));
 
-        var waiting = await operatorClient.WaitForStateAsync(serviceId, "AwaitingApproval");
+        var waiting = await operatorClient.WaitForPendingApprovalAsync(serviceId);
         Assert.Equal("approval", (string?)waiting["currentStep"]);
         Assert.Equal("approval", (string?)waiting["pendingApproval"]!["signal"]!["signal"]);
         Assert.Equal(["approver"], waiting["pendingApproval"]!["signal"]!["roles"]!.AsArray().Select(r => (string)r!));
@@ -176,12 +176,38 @@ public sealed class PrivateLlmPipelineTests(PrivateLlmPipelineFactory factory) :
     }
 
     [Fact]
+    public async Task Redeploy_AsksForApprovalAgain_AndTheUnchangedModelIsNotHashedAgain()
+    {
+        var operatorClient = factory.CreateClient(PrivateLlmPipelineFactory.OperatorKey);
+        var approver = factory.CreateClient(PrivateLlmPipelineFactory.ApproverKey);
+        var body = Deploy("private-redeployed", await factory.ModelWithManifestAsync("private-redeployed"));
+        body["dryRun"] = true;
+        var serviceId = await operatorClient.DeployAsync(body);
+        await operatorClient.WaitForPendingApprovalAsync(serviceId);
+        await approver.PostAsync($"{ModServClient.Base}/{serviceId}/approval", Decision("approve", "first")).ExpectAsync(HttpStatusCode.OK);
+        await operatorClient.WaitForStateAsync(serviceId, "Stopped");
+        var first = await OutputAsync(operatorClient, serviceId, "checksum-verification");
+        var firstInstance = (string)(await operatorClient.GetPipelineAsync(serviceId))["instanceId"]!;
+
+        await operatorClient.PostAsync($"{ModServClient.Base}/{serviceId}/redeploy", null).ExpectAsync(HttpStatusCode.OK);
+        var waiting = await operatorClient.WaitForPendingApprovalAsync(serviceId);
+        Assert.NotEqual(firstInstance, (string)waiting["pendingApproval"]!["instanceId"]!);
+        await approver.PostAsync($"{ModServClient.Base}/{serviceId}/approval", Decision("approve", "second")).ExpectAsync(HttpStatusCode.OK);
+        var done = await operatorClient.WaitForStateAsync(serviceId, "Stopped");
+        var second = await OutputAsync(operatorClient, serviceId, "checksum-verification");
+
+        Assert.Equal((false, new FileInfo(Path.Combine(factory.ModelRoot, (string)body["modelFile"]!)).Length), ((bool)first["cached"]!, (long)first["hashedBytes"]!));
+        Assert.Equal((true, true, 0L), ((bool)second["verified"]!, (bool)second["cached"]!, (long)second["hashedBytes"]!));
+        Assert.Equal(2, done.History().Count(h => (string?)h["operator"] == "approver1" && (string?)h["from"] == "AwaitingApproval"));
+    }
+
+    [Fact]
     public async Task Rejected_EndsFailed_WithTheApproversComment_AndDeploysNothing()
     {
         var operatorClient = factory.CreateClient(PrivateLlmPipelineFactory.OperatorKey);
         var approver = factory.CreateClient(PrivateLlmPipelineFactory.ApproverKey);
         var serviceId = await operatorClient.DeployAsync(Deploy("private-rejected", await factory.ModelWithManifestAsync("private-rejected")));
-        await operatorClient.WaitForStateAsync(serviceId, "AwaitingApproval");
+        await operatorClient.WaitForPendingApprovalAsync(serviceId);
 
         await approver.PostAsync($"{ModServClient.Base}/{serviceId}/approval", Decision("reject", "licence not cleared")).ExpectAsync(HttpStatusCode.OK);
         var failed = await operatorClient.WaitForStateAsync(serviceId, "Failed");

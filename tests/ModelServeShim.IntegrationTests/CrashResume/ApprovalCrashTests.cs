@@ -60,7 +60,7 @@ public sealed class ApprovalCrashTests(ITestOutputHelper output) : IDisposable
         body["shimlet"] = "local";
         body["pipeline"] = ApprovalPipelines.Waiting;
         var serviceId = await operatorClient.DeployAsync(body);
-        var waiting = await operatorClient.WaitForStateAsync(serviceId, "AwaitingApproval");
+        var waiting = await operatorClient.WaitForPendingApprovalAsync(serviceId);
         var instanceId = (string)waiting["pendingApproval"]!["instanceId"]!;
         await Poll.UntilAsync(
             async () => await InstanceStatusAsync(operatorClient, instanceId) == "Suspended" ? "ok" : null, "the instance to be stored Suspended");
@@ -117,7 +117,7 @@ public sealed class ApprovalCrashTests(ITestOutputHelper output) : IDisposable
         body["shimlet"] = "local";
         body["pipeline"] = "privatellm";
         var serviceId = await operatorClient.DeployAsync(body);
-        var waiting = await operatorClient.WaitForStateAsync(serviceId, "AwaitingApproval");
+        var waiting = await operatorClient.WaitForPendingApprovalAsync(serviceId);
         var instanceId = (string)waiting["pendingApproval"]!["instanceId"]!;
         await Poll.UntilAsync(
             async () => await InstanceStatusAsync(operatorClient, instanceId) == "Suspended" ? "ok" : null, "the instance to be stored Suspended");
