@@ -2,8 +2,8 @@
 # Tests the published one-binary distribution as a new user would use it (issue #10), and its container image:
 #  1. publishes linux-x64 (scripts/publish.sh; SKIP_PUBLISH=1 reuses dist/linux-x64);
 #  2. copies ONLY dist/linux-x64/model-serve-shim and model-serve-shim-llama into an empty folder and, from there:
-#     --version, --help, a missing default pipeline stops the start (exit 2); starts it with a fresh data dir; both
-#     built-in pipelines in GET /api/v1/plugins; the web UI at /; deploys the sample GGUF with the local shimlet to
+#     --version, --help, a missing default pipeline stops the start (exit 2); starts it with a fresh data dir; the
+#     built-in deploy pipelines in GET /api/v1/plugins; the web UI at /; deploys the sample GGUF with the local shimlet to
 #     Running and gets a completion from its endpoint; an appsettings.json in the working directory is read; hot-loads
 #     the Docker shimlet plugin (its build output, from the solution build) on the trimmed framework;
 #  3. builds the image (scripts/build-image.sh) and runs it on the local dockerd (host network, 127.0.0.1): /healthz 200.
@@ -71,7 +71,7 @@ if wait_healthz "$port" 30; then ok "starts with a fresh data dir on the port fr
 base="http://127.0.0.1:$port"
 
 plugins="$(curl -s "$base/api/v1/plugins")"
-for p in opensourcellm quant-llm; do
+for p in opensourcellm privatellm quant-llm; do
   grep -q "\"name\":\"$p\"" <<<"$plugins" && ok "built-in pipeline $p in /api/v1/plugins" || fail "pipeline $p" "$plugins"
 done
 

@@ -1,5 +1,7 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using ModelServeShim.Abstractions.Shimlets;
+using ModelServeShim.Activities.Llm;
 using ModelServeShim.Hosting;
 using ModelServeShim.Models;
 using ModelServeShim.Models.Memory;
@@ -65,7 +67,7 @@ public sealed class DeployValidation(
             var declared = pipeline.Definition.Inputs.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
             foreach (var field in request.OptionalFieldsSet().Where(f => !declared.Contains(f)))
             {
-                errors.Add(new(field, $"Pipeline '{pipelineName}' does not take '{field}' (its inputs: {string.Join(", ", declared.Order(StringComparer.Ordinal))}). Remove the field, or choose a pipeline that declares it{(field == "quantization" ? " (quant-llm)" : "")}."));
+                errors.Add(new(field, $"Pipeline '{pipelineName}' does not take '{field}' (its inputs: {string.Join(", ", declared.Order(StringComparer.Ordinal))}). Remove the field, or choose a pipeline that declares it{(field == "quantization" ? " (quant-llm)" : "")}.{AlwaysVerifies(pipeline, field)}"));
             }
         }
 
@@ -81,6 +83,22 @@ public sealed class DeployValidation(
         return errors.Count > 0
             ? ServiceCommandError.Invalid("The deploy request is invalid.", errors)
             : new ValidatedDeploy(shimletName, pipeline!);
+    }
+
+    /// <summary>
+    /// For <c>verifyChecksums</c> sent to a pipeline that does not take it but whose checksum-verification step has the
+    /// literal <c>true</c> (<c>privatellm</c>): why the field is refused, so the request is not retried elsewhere to skip it.
+    /// </summary>
+    private static string AlwaysVerifies(CompiledWorkflow pipeline, string field)
+    {
+        if (field != "verifyChecksums")
+        {
+            return "";
+        }
+
+        var step = pipeline.Order.FirstOrDefault(s => s.Definition.Type == ChecksumVerificationActivity.TypeName
+            && s.Definition.Inputs.GetValueOrDefault("verifyChecksums") is JsonValue v && v.TryGetValue(out bool on) && on);
+        return step is null ? "" : $" It verifies the model's checksums on every deploy (step '{step.Id}'); they cannot be skipped.";
     }
 
     /// <summary>

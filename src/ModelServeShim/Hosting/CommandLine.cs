@@ -117,7 +117,7 @@ public static class CommandLine
           --port=8080                  HTTP port (ModelServeShim:Port)
           --listen=localhost           localhost, an IP, or * (requires API keys) (ModelServeShim:ListenAddress)
           --shimlet=local              default shimlet for deployments: local, k8s (ModelServeShim:Shimlet)
-          --pipeline=opensourcellm     default pipeline: opensourcellm, quant-llm, or one of --workflows-dir (ModelServeShim:Pipeline)
+          --pipeline=opensourcellm     default pipeline: opensourcellm, quant-llm, privatellm, or one of --workflows-dir (ModelServeShim:Pipeline)
           --data-dir=./data            state: the SQLite file and plugins (ModelServeShim:DataDir)
           --database=sqlite            where the state lives: sqlite (a file in --data-dir) or postgres (State:Provider);
                                        postgres needs State:ConnectionString (no password in it) and the password in

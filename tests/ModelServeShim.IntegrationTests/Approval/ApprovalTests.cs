@@ -29,7 +29,7 @@ public sealed class ApprovalTests(ApprovalModServFactory factory) : IClassFixtur
         var approver = factory.CreateClient(ApprovalModServFactory.ApproverKey);
         var serviceId = await operatorClient.DeployAsync(Deploy("approved-model"));
 
-        var waiting = await operatorClient.WaitForStateAsync(serviceId, "AwaitingApproval");
+        var waiting = await operatorClient.WaitForPendingApprovalAsync(serviceId);
         Assert.Equal("approval", (string?)waiting["currentStep"]);
         var pending = waiting["pendingApproval"]!;
         Assert.Equal("approval", (string?)pending["signal"]!["signal"]);
@@ -79,7 +79,7 @@ public sealed class ApprovalTests(ApprovalModServFactory factory) : IClassFixtur
         var operatorClient = factory.CreateClient(ApprovalModServFactory.OperatorKey);
         var approver = factory.CreateClient(ApprovalModServFactory.ApproverKey);
         var serviceId = await operatorClient.DeployAsync(Deploy("rejected-model"));
-        await operatorClient.WaitForStateAsync(serviceId, "AwaitingApproval");
+        await operatorClient.WaitForPendingApprovalAsync(serviceId);
 
         await approver.PostAsync($"{ModServClient.Base}/{serviceId}/approval", Decision("reject", "licence not cleared")).ExpectAsync(HttpStatusCode.OK);
         var failed = await operatorClient.WaitForStateAsync(serviceId, "Failed");
@@ -111,7 +111,7 @@ public sealed class ApprovalTests(ApprovalModServFactory factory) : IClassFixtur
         var operatorClient = factory.CreateClient(ApprovalModServFactory.OperatorKey);
         var admin = factory.CreateClient(ApprovalModServFactory.AdminKey);
         var serviceId = await operatorClient.DeployAsync(Deploy("admin-approved"));
-        var waiting = await operatorClient.WaitForStateAsync(serviceId, "AwaitingApproval");
+        var waiting = await operatorClient.WaitForPendingApprovalAsync(serviceId);
         var instanceId = (string)waiting["pendingApproval"]!["instanceId"]!;
 
         var bad = await (await admin.PostAsync($"/api/v1/workflow-instances/{instanceId}/signals/approval", ApiClient.Json("""{"decision":"perhaps"}"""))
@@ -136,7 +136,7 @@ public sealed class ApprovalTests(ApprovalModServFactory factory) : IClassFixtur
         var operatorClient = factory.CreateClient(ApprovalModServFactory.OperatorKey);
         var approver = factory.CreateClient(ApprovalModServFactory.ApproverKey);
         var serviceId = await operatorClient.DeployAsync(Deploy("withdrawn-model"));
-        var waiting = await operatorClient.WaitForStateAsync(serviceId, "AwaitingApproval");
+        var waiting = await operatorClient.WaitForPendingApprovalAsync(serviceId);
         var instanceId = (string)waiting["pendingApproval"]!["instanceId"]!;
 
         await operatorClient.DeleteAsync($"{ModServClient.Base}/{serviceId}").ExpectAsync(HttpStatusCode.OK);
@@ -180,7 +180,7 @@ public sealed class ApprovalTests(ApprovalModServFactory factory) : IClassFixtur
     {
         var operatorClient = factory.CreateClient(ApprovalModServFactory.OperatorKey);
         var serviceId = await operatorClient.DeployAsync(Deploy("cancelled-approval"));
-        var waiting = await operatorClient.WaitForStateAsync(serviceId, "AwaitingApproval");
+        var waiting = await operatorClient.WaitForPendingApprovalAsync(serviceId);
         var instanceId = (string)waiting["pendingApproval"]!["instanceId"]!;
 
         var accepted = await (await operatorClient.PostAsync($"/api/v1/workflow-instances/{instanceId}/cancel", ApiClient.Json("""{"reason":"wrong model"}"""))

@@ -16,10 +16,11 @@ public sealed class BuiltinDefaultsTests
         var plugins = await (await client.GetAsync("/api/v1/plugins")).ReadJsonAsync();
         var pipelines = plugins["pipelines"]!.AsArray().Select(p => (string)p!["name"]!).ToList();
 
-        Assert.Contains("opensourcellm", pipelines);
-        Assert.Contains("quant-llm", pipelines);
+        Assert.Equal(["opensourcellm", "privatellm", "quant-llm", "scale", "undeploy"], pipelines.Order(StringComparer.Ordinal));
         var files = (await (await client.GetAsync("/api/v1/workflow-files")).ReadJsonAsync())["files"]!.AsArray();
-        Assert.Contains(files, f => (string)f!["file"]! == "builtin:opensourcellm.json" && f["errors"]!.AsArray().Count == 0);
+        Assert.All(
+            ["opensourcellm", "privatellm", "quant-llm", "scale", "undeploy"],
+            p => Assert.Contains(files, f => (string)f!["file"]! == $"builtin:{p}.json" && f["errors"]!.AsArray().Count == 0));
     }
 
     [Fact]
@@ -52,7 +53,7 @@ public sealed class BuiltinDefaultsTests
 
         Assert.Equal(2, exitCode);
         Assert.Contains("invalid configuration: ModelServeShim:Pipeline (--pipeline) 'no-such-pipeline' is not a loaded pipeline", shim.Output, StringComparison.Ordinal);
-        Assert.Contains("opensourcellm, quant-llm", shim.Output, StringComparison.Ordinal);
+        Assert.Contains("opensourcellm, privatellm, quant-llm", shim.Output, StringComparison.Ordinal);
     }
 
     [Fact]
