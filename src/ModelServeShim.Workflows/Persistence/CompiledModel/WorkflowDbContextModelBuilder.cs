@@ -11,17 +11,19 @@ namespace ModelServeShim.Workflows.Persistence.CompiledModel
     public partial class WorkflowDbContextModel
     {
         private WorkflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("2d7f690b-4a07-493a-bdd1-7aac54657c3c"), entityTypeCount: 4)
+            : base(skipDetectChanges: false, modelId: new Guid("945ff63b-77ae-4ffe-87e3-6932db6e68cf"), entityTypeCount: 5)
         {
         }
 
         partial void Initialize()
         {
+            var bookmarkRecord = BookmarkRecordEntityType.Create(this);
             var definitionRecord = DefinitionRecordEntityType.Create(this);
             var instanceRecord = InstanceRecordEntityType.Create(this);
             var journalRecord = JournalRecordEntityType.Create(this);
             var stepExecutionRecord = StepExecutionRecordEntityType.Create(this);
 
+            BookmarkRecordEntityType.CreateAnnotations(bookmarkRecord);
             DefinitionRecordEntityType.CreateAnnotations(definitionRecord);
             InstanceRecordEntityType.CreateAnnotations(instanceRecord);
             JournalRecordEntityType.CreateAnnotations(journalRecord);

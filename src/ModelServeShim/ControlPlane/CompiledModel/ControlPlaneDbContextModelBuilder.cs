@@ -11,12 +11,13 @@ namespace ModelServeShim.ControlPlane.CompiledModel
     public partial class ControlPlaneDbContextModel
     {
         private ControlPlaneDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("350a6643-edd4-4d17-8112-121737d27437"), entityTypeCount: 5)
+            : base(skipDetectChanges: false, modelId: new Guid("db220cf5-cd2e-459a-93a6-2977b6fb7ad9"), entityTypeCount: 6)
         {
         }
 
         partial void Initialize()
         {
+            var fileChecksumRecord = FileChecksumRecordEntityType.Create(this);
             var serviceDesiredState = ServiceDesiredStateEntityType.Create(this);
             var serviceDesiredStateChange = ServiceDesiredStateChangeEntityType.Create(this);
             var serviceHealthRecord = ServiceHealthRecordEntityType.Create(this);
@@ -25,6 +26,7 @@ namespace ModelServeShim.ControlPlane.CompiledModel
 
             ServiceDesiredStateEntityType.CreateForeignKey1(serviceDesiredState, serviceRecord);
 
+            FileChecksumRecordEntityType.CreateAnnotations(fileChecksumRecord);
             ServiceDesiredStateEntityType.CreateAnnotations(serviceDesiredState);
             ServiceDesiredStateChangeEntityType.CreateAnnotations(serviceDesiredStateChange);
             ServiceHealthRecordEntityType.CreateAnnotations(serviceHealthRecord);

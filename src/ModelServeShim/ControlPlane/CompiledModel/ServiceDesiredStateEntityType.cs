@@ -23,7 +23,7 @@ namespace ModelServeShim.ControlPlane.CompiledModel
                 "ModelServeShim.ControlPlane.ServiceDesiredState",
                 typeof(ServiceDesiredState),
                 baseEntityType,
-                propertyCount: 16,
+                propertyCount: 17,
                 foreignKeyCount: 1,
                 keyCount: 1);
 
@@ -34,6 +34,21 @@ namespace ModelServeShim.ControlPlane.CompiledModel
                 fieldInfo: typeof(ServiceDesiredState).GetField("<ServiceId>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 afterSaveBehavior: PropertySaveBehavior.Throw,
                 maxLength: 110);
+
+            var checksums = runtimeEntityType.AddProperty(
+                "Checksums",
+                typeof(Dictionary<string, string>),
+                propertyInfo: typeof(ServiceDesiredState).GetProperty("Checksums", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(ServiceDesiredState).GetField("<Checksums>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                nullable: true);
+            checksums.SetValueConverter(new ValueConverter<Dictionary<string, string>, string>(
+                string (Dictionary<string, string> v) => JsonSerializer.Serialize(v, DeployRequestValidator.Json),
+                Dictionary<string, string> (string v) => JsonSerializer.Deserialize<Dictionary<string, string>>(v, DeployRequestValidator.Json)));
+            checksums.SetComparer(new ValueComparer<Dictionary<string, string>>(
+                bool (Dictionary<string, string> a, Dictionary<string, string> b) => JsonSerializer.Serialize(a, DeployRequestValidator.Json) == JsonSerializer.Serialize(b, DeployRequestValidator.Json),
+                int (Dictionary<string, string> v) => JsonSerializer.Serialize(v, DeployRequestValidator.Json).GetHashCode(StringComparison.Ordinal),
+                Dictionary<string, string> (Dictionary<string, string> v) => JsonSerializer.Deserialize<Dictionary<string, string>>(JsonSerializer.Serialize(v, DeployRequestValidator.Json), DeployRequestValidator.Json)));
+            checksums.AddAnnotation("Relational:ColumnName", "ChecksumsJson");
 
             var dryRun = runtimeEntityType.AddProperty(
                 "DryRun",

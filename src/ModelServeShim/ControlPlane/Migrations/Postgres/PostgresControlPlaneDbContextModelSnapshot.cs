@@ -21,11 +21,48 @@ namespace ModelServeShim.ControlPlane.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("ModelServeShim.ControlPlane.FileChecksumRecord", b =>
+                {
+                    b.Property<string>("Path")
+                        .HasColumnType("text");
+
+                    b.Property<long>("ChangedNs")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Device")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("HashedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Inode")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("ModifiedNs")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Path");
+
+                    b.ToTable("model_file_checksums", (string)null);
+                });
+
             modelBuilder.Entity("ModelServeShim.ControlPlane.ServiceDesiredState", b =>
                 {
                     b.Property<string>("ServiceId")
                         .HasMaxLength(110)
                         .HasColumnType("character varying(110)");
+
+                    b.Property<string>("Checksums")
+                        .HasColumnType("text")
+                        .HasColumnName("ChecksumsJson");
 
                     b.Property<bool?>("DryRun")
                         .HasColumnType("boolean");
