@@ -12,6 +12,9 @@ public sealed class SqliteWriterSuspendResumeTests() : SuspendResumeTests(StoreW
 /// <summary>Suspend and resume with the provider-neutral EF Core writer (what another provider gets).</summary>
 public sealed class EfWriterSuspendResumeTests() : SuspendResumeTests(StoreWriter.EntityFramework);
 
+/// <summary>Suspend and resume on PostgreSQL (a database of the test cluster per harness) with its batching writer.</summary>
+public sealed class PostgresWriterSuspendResumeTests() : SuspendResumeTests(StoreWriter.Postgres);
+
 /// <summary>
 /// Suspended instances (an <c>ModelServeShim.Approval</c> step waiting for its signal): no slot held, signals resolved
 /// exactly once with roles and a payload schema, timeouts on the fake clock (re-armed after a restart), cancel.
