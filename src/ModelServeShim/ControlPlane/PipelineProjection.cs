@@ -123,17 +123,26 @@ public sealed class PipelineProjection(
 
         if (step is not null)
         {
-            if (step.Status == StepStatus.Running && service.Operation == ServiceOperation.Deploy)
+            if (step.Status is StepStatus.Running or StepStatus.Suspended && service.Operation == ServiceOperation.Deploy)
             {
                 var state = options.Value.StepStates.GetValueOrDefault(step.ActivityType, ServiceState.PipelineRunning);
-                var trigger = state switch
+                // A waiting state is entered when the step waits (its attempt is Suspended, stored with its bookmark), so
+                // whoever sees AwaitingApproval can already sign off; the step's start, and its run after the signal, leave
+                // the state alone until then (the sign-off below moves it on).
+                ServiceTrigger? trigger = (state, step.Status) switch
                 {
-                    ServiceState.Deploying => ServiceTrigger.EnterDeploying,
-                    ServiceState.HealthChecking => ServiceTrigger.EnterHealthChecking,
-                    ServiceState.AwaitingApproval => ServiceTrigger.EnterAwaitingApproval,
+                    (ServiceState.AwaitingApproval, StepStatus.Suspended) => ServiceTrigger.EnterAwaitingApproval,
+                    (ServiceState.AwaitingApproval, _) => service.State == ServiceState.AwaitingApproval ? null : ServiceTrigger.EnterPipeline,
+                    (_, StepStatus.Suspended) => null,
+                    (ServiceState.Deploying, _) => ServiceTrigger.EnterDeploying,
+                    (ServiceState.HealthChecking, _) => ServiceTrigger.EnterHealthChecking,
                     _ => ServiceTrigger.EnterPipeline,
                 };
-                await store.TransitionAsync(service.Id, trigger, $"step '{step.ActivityId}' started (attempt {step.Attempt})", "pipeline", null, cancellationToken);
+                if (trigger is { } t)
+                {
+                    var what = step.Status == StepStatus.Suspended ? "waits for its signal" : "started";
+                    await store.TransitionAsync(service.Id, t, $"step '{step.ActivityId}' {what} (attempt {step.Attempt})", "pipeline", null, cancellationToken);
+                }
             }
             else if (step.Status == StepStatus.Succeeded && SignOff(step) is { } signOff)
             {
@@ -274,7 +283,7 @@ public sealed class PipelineEventQueue : IWorkflowObserver
     /// <inheritdoc />
     public void OnStepChanged(InstanceRecord instance, StepExecutionRecord step)
     {
-        if (instance.CorrelationId is not null && (step.Status is StepStatus.Running or StepStatus.Failed or StepStatus.TimedOut || (step.Status == StepStatus.Succeeded && step.IsFinal)))
+        if (instance.CorrelationId is not null && (step.Status is StepStatus.Running or StepStatus.Suspended or StepStatus.Failed or StepStatus.TimedOut || (step.Status == StepStatus.Succeeded && step.IsFinal)))
         {
             // Copy what is handled later: the runtime owns the record it reports and may change it after this
             // call (an attempt's start and end written in one batch leave the start's record Succeeded), and a

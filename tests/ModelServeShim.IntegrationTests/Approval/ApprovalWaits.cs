@@ -8,21 +8,23 @@ namespace ModelServeShim.IntegrationTests.Approval;
 public static class ApprovalWaits
 {
     /// <summary>
-    /// Polls GET /{id} until the service is <c>AwaitingApproval</c> AND shows <c>pendingApproval</c>. The state changes
-    /// when the approval step starts, the bookmark (what <c>pendingApproval</c> reads) a moment later when it suspends, so
-    /// a test that reads <c>pendingApproval</c> waits for both.
+    /// Polls GET /{id} until the service is <c>AwaitingApproval</c>, and asserts that it then shows
+    /// <c>pendingApproval</c> at once: the state is entered when the approval step has suspended with its bookmark
+    /// stored, so whoever sees the state can already sign off (never a 409 "nothing waits" in between).
     /// </summary>
     public static async Task<JsonNode> WaitForPendingApprovalAsync(this HttpClient client, string serviceId, TimeSpan? timeout = null)
     {
         JsonNode? last = null;
-        return await Poll.UntilAsync(
+        var waiting = await Poll.UntilAsync(
             async () =>
             {
                 last = await client.GetServiceAsync(serviceId);
-                return last.State() == "AwaitingApproval" && last["pendingApproval"] is not null ? last : null;
+                return last.State() == "AwaitingApproval" ? last : null;
             },
             $"service {serviceId} to wait for approval",
             timeout,
             () => $"Last seen: {last?.ToJsonString()}");
+        Assert.True(waiting["pendingApproval"] is not null, $"AwaitingApproval without pendingApproval: {waiting.ToJsonString()}");
+        return waiting;
     }
 }
