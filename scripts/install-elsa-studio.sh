@@ -9,7 +9,8 @@ set -euo pipefail
 version="3.8.2"
 package="@elsa-workflows/elsa-studio-wasm"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-target="${1:-$repo/artifacts/elsa-studio}"
+# Absolute: the copy below runs from inside the unpacked package.
+target="$(realpath -m "${1:-$repo/artifacts/elsa-studio}")"
 command -v npm >/dev/null || { echo "npm is required to fetch $package (Node.js 20+)"; exit 1; }
 
 if [ -f "$target/.elsa-studio-version" ] && [ "$(cat "$target/.elsa-studio-version")" = "$version" ]; then

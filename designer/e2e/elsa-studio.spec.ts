@@ -148,6 +148,40 @@ test("the instance viewer shows a run: each node's execution count and the journ
   await screen(page, "elsa-studio-instance-node", info);
 });
 
+test("the instance viewer shows a deploy of the sample model: the steps that ran, their counts, the journal, an attempt's inputs", async ({ page }, info) => {
+  const sampleModel = path.join(import.meta.dirname, ".artifacts", "servers", "open", "models", "sample-llama-f32.gguf");
+  const deployed = await apiCall<{ serviceId: string }>(page, "POST", "/api/v1/modserv/deploy", {
+    modelName: "e2e-studio-deploy",
+    modelFile: sampleModel,
+    resourceRequirements: { acceleratorCount: 0, cpu: "1", memory: "2Gi" },
+    dryRun: true,
+  });
+  let instanceId = "";
+  await expect.poll(async () => {
+    const s = await apiCall<{ service: { state: string }; instanceId?: string }>(page, "GET", `/api/v1/modserv/${deployed.serviceId}`);
+    instanceId = s.instanceId ?? "";
+    return s.service.state;
+  }, { timeout: 30_000 }).toBe("Stopped");
+
+  await page.goto(`/elsa-studio/?instance=${instanceId}`);
+  await expect(page.locator(".x6-node")).toHaveCount(4, { timeout: 60_000 });
+  // A dry run: model-validation and config-rendering ran once each; the journal has their starts and completions.
+  await expect(page.getByText(/Model validation\s*-\s*Started/).first()).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByText(/Model validation\s*-\s*Completed/).first()).toBeVisible();
+  await expect(page.getByText(/Config rendering\s*-\s*Completed/).first()).toBeVisible();
+  await expect(page.locator('.x6-node[data-cell-id="model-validation"]')).toContainText("1");
+  await expect(page.locator('.x6-node[data-cell-id="config-rendering"]')).toContainText("1");
+  await screen(page, "elsa-studio-deploy-run", info);
+
+  // config-rendering's attempt: its inputs as the step recorded them (the request's model name).
+  await page.locator('.x6-node[data-cell-id="config-rendering"]').click();
+  await page.getByRole("tab", { name: /Executions/ }).click();
+  await page.getByRole("cell", { name: "Completed", exact: true }).first().click();
+  await expect(page.getByText("Execution Details")).toBeVisible();
+  await expect(page.getByText("e2e-studio-deploy", { exact: true }).first()).toBeVisible();
+  await screen(page, "elsa-studio-deploy-run-node", info);
+});
+
 test("the web UI offers Open in Elsa Studio on a pipeline version and on a run", async ({ page }) => {
   await page.goto("/pipelines/opensourcellm");
   const link = page.getByRole("link", { name: "Open in Elsa Studio" });
