@@ -247,7 +247,8 @@ public abstract class SuspendResumeTests(StoreWriter writer)
         await h.Events.WaitForStepAsync(s => s.InstanceId == id && s.ActivityId == "slow" && s.Status == StepStatus.Running);
         await Task.Delay(50);
 
-        Assert.Equal(SignalOutcome.Accepted, (await h.Engine.Bookmarks.SignalAsync(id, "approval", Decision("approve"), "alice", Approver, default)).Outcome);
+        var signal = await h.Engine.Bookmarks.SignalAsync(id, "approval", Decision("approve"), "alice", Approver, default);
+        Assert.True(signal.Outcome == SignalOutcome.Accepted, $"{signal.Outcome}: {signal.Message}");
         await h.Events.WaitForStepAsync(s => s.InstanceId == id && s.ActivityId == "done" && s.Status == StepStatus.Succeeded);
         Assert.Equal(InstanceStatus.Running, (await h.GetInstanceAsync(id)).Status);
 
