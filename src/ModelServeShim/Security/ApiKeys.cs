@@ -86,41 +86,15 @@ public static class ModelAccess
         return !any;
     }
 
-    /// <summary><c>*</c> matches any run of characters, <c>?</c> one; everything else itself (case-sensitive).</summary>
+    /// <summary>
+    /// <c>*</c> matches any run of characters (including <c>/</c>, which model names often contain), <c>?</c> one;
+    /// everything else itself, case-sensitive. The framework's simple-expression matcher does the work.
+    /// </summary>
     public static bool GlobMatches(string glob, string text)
     {
         ArgumentNullException.ThrowIfNull(glob);
         ArgumentNullException.ThrowIfNull(text);
-        int g = 0, t = 0, star = -1, mark = 0;
-        while (t < text.Length)
-        {
-            if (g < glob.Length && (glob[g] == '?' || glob[g] == text[t]))
-            {
-                g++;
-                t++;
-            }
-            else if (g < glob.Length && glob[g] == '*')
-            {
-                star = g++;
-                mark = t;
-            }
-            else if (star >= 0)
-            {
-                g = star + 1;
-                t = ++mark;
-            }
-            else
-            {
-                return false;
-            }
-        }
-
-        while (g < glob.Length && glob[g] == '*')
-        {
-            g++;
-        }
-
-        return g == glob.Length;
+        return System.IO.Enumeration.FileSystemName.MatchesSimpleExpression(glob, text, ignoreCase: false);
     }
 }
 
