@@ -27,6 +27,9 @@ public sealed class PostgresEventLog : EventLog
     /// <summary>The notification channel of new events (no payload: readers read the table).</summary>
     public const string EventsChannel = "model_serve_shim_events";
 
+    /// <summary>The <c>application_name</c> of the listening connection (in <c>pg_stat_activity</c>).</summary>
+    public const string ListenerApplicationName = "model-serve-shim/event-listener";
+
     // The advisory lock that serializes the writers of server_events ("mss_evts" as a 64-bit key).
     private const long WriteLockKey = 0x6D73735F65767473;
     private const int BatchSize = 500;
@@ -304,7 +307,9 @@ public sealed class PostgresEventLog : EventLog
                         _journal.Wake(n.Payload.Length == 0 ? null : n.Payload.Split('\n'));
                     }
                 };
-                await using (var listen = new NpgsqlCommand($"LISTEN {EventsChannel}; LISTEN {PostgresStateStore.JournalChannel}", connection))
+                // Named, so that an operator sees it in pg_stat_activity (DISCARD ALL resets the name if it returns to the pool).
+                await using (var listen = new NpgsqlCommand(
+                    $"SET application_name = '{ListenerApplicationName}'; LISTEN {EventsChannel}; LISTEN {PostgresStateStore.JournalChannel}", connection))
                 {
                     listen.CommandTimeout = (int)StatementTimeout.TotalSeconds;
                     await listen.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
