@@ -179,6 +179,24 @@ public sealed class PostgresEventLog : EventLog
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            // Stopping: what is still queued (the last changes of a clean shutdown) is written once, within a few seconds.
+            while (_outbox.Reader.TryRead(out var e))
+            {
+                batch.Add(e);
+            }
+
+            if (batch.Count > 0)
+            {
+                using var flush = new CancellationTokenSource(TimeSpan.FromSeconds(5), _time);
+                try
+                {
+                    await InsertAsync(batch, flush.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException)
+                {
+                    _logger.LogWarning("Could not store the last {Count} events at shutdown ({Error})", batch.Count, e.Message);
+                }
+            }
         }
     }
 
