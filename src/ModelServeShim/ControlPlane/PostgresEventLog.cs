@@ -262,7 +262,7 @@ public sealed class PostgresEventLog : EventLog
                 if (_time.GetElapsedTime(lastPrune) >= PruneInterval)
                 {
                     lastPrune = _time.GetTimestamp();
-                    await PruneAsync(connection, ct).ConfigureAwait(false);
+                    await PruneAsync(ct).ConfigureAwait(false);
                 }
 
                 if (failures > 0)
@@ -287,8 +287,10 @@ public sealed class PostgresEventLog : EventLog
         }
     }
 
-    private async Task PruneAsync(NpgsqlConnection connection, CancellationToken ct)
+    /// <summary>Deletes the rows past <see cref="EventFeedOptions.Retention"/> or <see cref="EventFeedOptions.MaxRetained"/>; returns how many.</summary>
+    internal async Task<int> PruneAsync(CancellationToken ct)
     {
+        await using var connection = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
             """
             DELETE FROM server_events
@@ -303,6 +305,8 @@ public sealed class PostgresEventLog : EventLog
         {
             _logger.LogDebug("Pruned {Count} events from server_events", deleted);
         }
+
+        return deleted;
     }
 
     private async Task ListenLoopAsync(CancellationToken ct)

@@ -159,24 +159,42 @@ public sealed class ClusterEventsTests : IClassFixture<ClusterEventsTests.TwoRep
     }
 
     [Fact]
-    public async Task Resume_FromBeforeWhatIsRetained_SendsAReset()
+    public async Task Pruning_KeepsTheNewestMaxRetained_AndAResumeFromBeforeThemIsAReset()
     {
-        await _b.SaveDefinitionAsync(Definition("pruned"));
-        await Poll.UntilAsync(async () => await ScalarAsync("""SELECT count(*) FROM server_events""") >= 2 ? "" : null, "two stored events", TimeSpan.FromSeconds(10));
+        // B publishes more than Events:MaxRetained (1000 in this fixture) through its broadcaster.
+        var b = _replicas.B.Services.GetRequiredService<EventBroadcaster>();
+        for (var i = 0; i < 1050; i++)
+        {
+            b.OnInstanceChanged(new InstanceRecord { Id = $"prune-{i}", DefinitionId = "prune", DefinitionVersion = 1, Status = InstanceStatus.Running });
+        }
 
-        // What pruning does to old rows (the newest always stays).
+        var log = Assert.IsType<PostgresEventLog>(_replicas.A.Services.GetRequiredService<EventLog>());
+        await Poll.UntilAsync(async () => await ScalarAsync("""SELECT count(*) FROM server_events WHERE "Data" LIKE '%"prune-1049"%'""") == 1 ? "" : null,
+            "B's events to be stored", TimeSpan.FromSeconds(20));
+        var oldest = await ScalarAsync("""SELECT min("Id") FROM server_events""");
         var newest = await ScalarAsync("""SELECT max("Id") FROM server_events""");
-        await ScalarAsync("""DELETE FROM server_events WHERE "Id" < (SELECT max("Id") FROM server_events); SELECT 0""");
+
+        await log.PruneAsync(default);
+
+        // The replicas may publish more meanwhile (health checks), so the bounds are checked against what was there before.
+        Assert.Equal(0, await ScalarAsync($"""SELECT count(*) FROM server_events WHERE "Id" <= {newest - 1000}"""));
+        Assert.True(await ScalarAsync("""SELECT count(*) FROM server_events""") >= 1000);
+        var kept = await ScalarAsync("""SELECT min("Id") FROM server_events""");
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        using var response = await EventStreamTests.OpenAsync(_a, timeout.Token, "?afterSequence=1");
-        using var reader = new ServerSentEventReader(await response.Content.ReadAsStreamAsync(timeout.Token));
+        using (var response = await EventStreamTests.OpenAsync(_a, timeout.Token, $"?afterSequence={oldest}"))
+        using (var reader = new ServerSentEventReader(await response.Content.ReadAsStreamAsync(timeout.Token)))
+        {
+            var reset = await reader.ReadAsync(timeout.Token);
 
-        var reset = await reader.ReadAsync(timeout.Token);
+            Assert.Equal("reset", reset!.Event);
+            Assert.Equal(oldest, (long)Data(reset)["requestedAfter"]!);
+            Assert.True((long)Data(reset)["latest"]! >= newest);
+            Assert.Equal(Data(reset)["latest"]!.ToString(), reset.Id);
+        }
 
-        Assert.Equal("reset", reset!.Event);
-        Assert.Equal(1, (long)Data(reset)["requestedAfter"]!);
-        Assert.True((long)Data(reset)["latest"]! >= newest);
-        Assert.Equal(Data(reset)["latest"]!.ToString(), reset.Id);
+        // From just before the oldest kept, everything kept comes back, in order.
+        var resumed = await ReadFromAsync(_a, kept - 1, 100, timeout.Token);
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => (kept + i).ToString(CultureInfo.InvariantCulture)), resumed.Select(e => e.Id));
     }
 
     [Fact]
@@ -302,7 +320,7 @@ public sealed class ClusterEventsTests : IClassFixture<ClusterEventsTests.TwoRep
     /// <summary>A replica: the ModServ host (test shimlet, sample model) on the shared database.</summary>
     public sealed class Replica(IReadOnlyList<KeyValuePair<string, string>> state, bool skipLock) : ModServFactory
     {
-        protected override IEnumerable<KeyValuePair<string, string>> ExtraSettings => state;
+        protected override IEnumerable<KeyValuePair<string, string>> ExtraSettings => [.. state, new("Events:MaxRetained", "1000")];
 
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
