@@ -96,15 +96,24 @@ internal static class JournalStream
             await ServerSentEvents.WriteAsync(http.Response, "end", "{}", null, ct);
         }
 
-        // Sends what the store has after the last entry sent; returns whether the instance has finished.
+        // Sends what the store has after the last entry sent, up to the first gap (a later entry can be committed before
+        // an earlier one: both are held until the earlier one is there, or the instance ends); returns whether the
+        // instance has finished.
         async Task<bool> CatchUpAsync()
         {
             await using var wf = await workflowDb.CreateDbContextAsync(ct);
             foreach (var entry in await wf.Journal.AsNoTracking().Where(j => j.InstanceId == instanceId && j.Sequence > last).OrderBy(j => j.Sequence).ToListAsync(ct))
             {
-                pending.Remove(entry.Sequence);
-                await WriteEventAsync(http, entry, ct);
-                last = entry.Sequence;
+                if (entry.Sequence == last + 1)
+                {
+                    pending.Remove(entry.Sequence);
+                    await WriteEventAsync(http, entry, ct);
+                    last = entry.Sequence;
+                }
+                else
+                {
+                    pending[entry.Sequence] = entry;
+                }
             }
 
             await FlushAsync();
