@@ -101,6 +101,10 @@ public sealed class PostgresEventLog : EventLog
     public override async Task<EventBacklog> ReadAfterAsync(long after, int max, CancellationToken cancellationToken)
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+        // The rows first, the bounds after: pruning deletes a prefix, so if the oldest row left is still at most
+        // after + 1 once the rows are read, none of them had been pruned.
+        var rows = await ReadRowsAsync(connection, after, max, cancellationToken).ConfigureAwait(false);
         long? oldest, newest;
         await using (var bounds = new NpgsqlCommand("""SELECT min("Id"), max("Id") FROM server_events""", connection))
         {
@@ -112,12 +116,9 @@ public sealed class PostgresEventLog : EventLog
         }
 
         // The newest row is never pruned, so an empty table means nothing was ever published on this database.
-        if (newest is null ? after > 0 : after > newest || after < oldest - 1)
-        {
-            return new EventBacklog([], newest ?? 0);
-        }
-
-        return new EventBacklog(await ReadRowsAsync(connection, after, max, cancellationToken).ConfigureAwait(false), null);
+        return (newest is null ? after > 0 : after > newest || after < oldest - 1)
+            ? new EventBacklog([], newest ?? 0)
+            : new EventBacklog(rows, null);
     }
 
     /// <inheritdoc />
