@@ -23,8 +23,8 @@ class FakeEventSource {
     this.readyState = FakeEventSource.OPEN;
     this.onopen?.();
   }
-  emit(name: string, data: unknown) {
-    this.listeners.get(name)?.forEach((fn) => fn(new MessageEvent(name, { data: JSON.stringify(data) })));
+  emit(name: string, data: unknown, lastEventId = "") {
+    this.listeners.get(name)?.forEach((fn) => fn(new MessageEvent(name, { data: JSON.stringify(data), lastEventId })));
   }
   drop(closed: boolean) {
     this.readyState = closed ? FakeEventSource.CLOSED : FakeEventSource.CONNECTING;
@@ -81,6 +81,27 @@ describe("the shared event stream", () => {
     es.drop(false); // the browser reconnects by itself
     es.open();
     expect(resync).toHaveBeenCalledTimes(1);
+  });
+
+  it("resumes after the last event id instead of resyncing, and resyncs when the server says reset", () => {
+    vi.useFakeTimers();
+    const resync = vi.fn();
+    const service = vi.fn();
+    keep(events.subscribe(events.RESYNC, resync));
+    keep(events.subscribe("service", service));
+    FakeEventSource.all[0].open();
+    FakeEventSource.all[0].emit("service", { serviceId: "s1" }, "41");
+    FakeEventSource.all[0].drop(false); // the browser reconnects by itself, sending Last-Event-ID: 41
+    FakeEventSource.all[0].open();
+    expect(resync).not.toHaveBeenCalled();
+    FakeEventSource.all[0].drop(true); // the browser gave up: a new connection resumes after 41
+    vi.advanceTimersByTime(2_000);
+    expect(FakeEventSource.all[1].url).toBe("/api/v1/events?afterSequence=41");
+    FakeEventSource.all[1].open();
+    expect(resync).not.toHaveBeenCalled();
+    FakeEventSource.all[1].emit("reset", { requestedAfter: 41, latest: 90 }, "90");
+    expect(resync).toHaveBeenCalledTimes(1);
+    expect(service).toHaveBeenCalledTimes(1);
   });
 
   it("reconnects with backoff when the browser gives up, then resyncs", () => {

@@ -1,5 +1,6 @@
 // Live updates over server-sent events. One shared EventSource carries the server-wide stream
-// (GET /api/v1/events: service, instance and step events); pages subscribe to the event types they
+// (GET /api/v1/events: service, instance, step and definition events, each with its sequence as id, resumed
+// after the last id on reconnection); pages subscribe to the event types they
 // show and unsubscribe on unmount, so a page left open holds exactly one connection and no stale
 // handlers. The browser's EventSource reconnects by itself; when the server closes it for good
 // (e.g. an expired key) we retry with a capped backoff.
@@ -120,11 +121,12 @@ const handlers = new Map<string, Set<Handler>>();
 const statusListeners = new Set<(s: StreamStatus) => void>();
 let closeShared: (() => void) | null = null;
 let sharedStatus: StreamStatus = "closed";
-const SHARED_EVENTS = ["service", "instance", "step", "definition"];
+const SHARED_EVENTS = ["service", "instance", "step", "definition", "reset"];
 
 /**
- * Sent to `resync` subscribers when the shared stream is live again after a drop (a server restart, a network
- * blip): events published in between were missed, so views refetch what they show.
+ * Sent to `resync` subscribers when events may have been missed, so views refetch what they show: when the server
+ * answers a resumed stream with `reset` (what was missed is no longer retained, or the server lost it in a restart),
+ * or when the stream comes back after a drop before any event told us where to resume from.
  */
 export const RESYNC = "resync";
 
@@ -132,10 +134,18 @@ function ensureShared() {
   if (closeShared) return;
   let wasLive = false;
   let dropped = false;
+  // The id (sequence) of the last event: a new connection resumes after it (the browser's own reconnections send it
+  // as Last-Event-ID), so the server replays what was missed instead of the views refetching everything.
+  let lastId = "";
+  const resync = () => handlers.get(RESYNC)?.forEach((h) => h(null));
   closeShared = openStream({
-    url: () => "/api/v1/events",
+    url: () => (lastId ? `/api/v1/events?afterSequence=${encodeURIComponent(lastId)}` : "/api/v1/events"),
     events: SHARED_EVENTS,
-    onEvent: (name, data) => handlers.get(name)?.forEach((h) => h(data)),
+    onEvent: (name, data, id) => {
+      if (id) lastId = id;
+      if (name === "reset") resync();
+      else handlers.get(name)?.forEach((h) => h(data));
+    },
     onStatus: (s) => {
       sharedStatus = s;
       statusListeners.forEach((l) => l(s));
@@ -144,7 +154,7 @@ function ensureShared() {
         wasLive = true;
         if (dropped) {
           dropped = false;
-          handlers.get(RESYNC)?.forEach((h) => h(null));
+          if (!lastId) resync();
         }
       }
     },

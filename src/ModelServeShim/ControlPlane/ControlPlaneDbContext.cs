@@ -55,6 +55,9 @@ public class ControlPlaneDbContext : DbContext
     /// <summary>Digests of model files the checksum-verification step computed, by path and file stamp.</summary>
     public DbSet<FileChecksumRecord> FileChecksums => Set<FileChecksumRecord>();
 
+    /// <summary>The cluster's event feed (written and read on PostgreSQL only; see <see cref="PostgresEventLog"/>).</summary>
+    public DbSet<ServerEventRecord> ServerEvents => Set<ServerEventRecord>();
+
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -99,6 +102,14 @@ public class ControlPlaneDbContext : DbContext
             e.ToTable("model_file_checksums");
             e.HasKey(x => x.Path);
             e.Property(x => x.Sha256).HasMaxLength(64);
+        });
+        modelBuilder.Entity<ServerEventRecord>(e =>
+        {
+            e.ToTable("server_events");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Name).HasMaxLength(32);
+            e.Property(x => x.Replica).HasMaxLength(128);
+            e.HasIndex(x => x.CreatedAt);
         });
         modelBuilder.Entity<ServiceTransitionRecord>(e =>
         {

@@ -40,6 +40,16 @@ public static class ControlPlaneExtensions
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<ShimMetrics>());
         services.AddSingleton<JournalBroadcaster>();
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<JournalBroadcaster>());
+        services.AddOptions<EventFeedOptions>().BindConfiguration(EventFeedOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<EventLog>(sp =>
+        {
+            var options = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<EventFeedOptions>>().Value;
+            var time = sp.GetRequiredService<TimeProvider>();
+            // PostgreSQL: the events of every replica through server_events; SQLite (one process): numbered in memory.
+            return sp.GetRequiredService<StateStore>() is Workflows.Persistence.Postgres.PostgresStateStore postgres
+                ? new PostgresEventLog(postgres, options, sp.GetRequiredService<JournalBroadcaster>(), time, sp.GetRequiredService<ILogger<PostgresEventLog>>())
+                : new MemoryEventLog(options.MemoryCapacity, time);
+        });
         services.AddSingleton<EventBroadcaster>();
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<EventBroadcaster>());
         services.AddSingleton<PipelineEventQueue>();
@@ -51,10 +61,21 @@ public static class ControlPlaneExtensions
         services.AddSingleton<ServiceCommands>();
         services.AddSingleton<PipelineProjection>();
         services.AddHostedService<ControlPlaneMigrator>();
+        services.AddHostedService<EventFeed>();
         services.AddHostedService(sp => sp.GetRequiredService<PipelineProjection>());
         services.AddSingleton<HealthMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
         return services;
+    }
+
+    /// <summary>Runs the event log's background work once the schema is migrated (the broadcaster is connected to it first).</summary>
+    private sealed class EventFeed(EventBroadcaster broadcaster, EventLog log) : BackgroundService
+    {
+        protected override Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            GC.KeepAlive(broadcaster);
+            return log.RunAsync(stoppingToken);
+        }
     }
 
     private sealed class ControlPlaneMigrator(IDbContextFactory<ControlPlaneDbContext> factory, IShimletProvider shimlets, TimeProvider time, ILogger<ShimMetrics> logger) : IHostedService

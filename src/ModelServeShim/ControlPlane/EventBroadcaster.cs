@@ -10,10 +10,11 @@ using Prometheus;
 
 namespace ModelServeShim.ControlPlane;
 
-/// <summary>One event of the server-wide stream (<c>GET /api/v1/events</c>): its name and its JSON data.</summary>
+/// <summary>One event of the server-wide stream (<c>GET /api/v1/events</c>): its sequence, its name and its JSON data.</summary>
+/// <param name="Sequence">Its number in the <see cref="EventLog"/> (the SSE <c>id</c>; on PostgreSQL the same on every replica).</param>
 /// <param name="Name"><c>service</c>, <c>instance</c>, <c>step</c> or <c>definition</c>.</param>
 /// <param name="Data">The payload, serialized when the event happened (the records it came from may change later).</param>
-public sealed record ServerEvent(string Name, string Data);
+public sealed record ServerEvent(long Sequence, string Name, string Data);
 
 /// <summary>The data of an <c>instance</c> event: an instance's status changed.</summary>
 public sealed record InstanceEvent(string InstanceId, string DefinitionId, int DefinitionVersion, InstanceStatus Status, string? CorrelationId)
@@ -33,9 +34,11 @@ public sealed record DefinitionEvent(string DefinitionId, int Version);
 
 /// <summary>
 /// Fans server-wide events out to the web UI's event streams: services (every stored change), workflow instances
-/// and step attempts (it observes the runtime) and definitions. Each subscriber has its own bounded queue: one that
-/// does not keep up loses its oldest events rather than growing memory, and never slows the publisher. Publishing
-/// never blocks and never throws.
+/// and step attempts (it observes the runtime) and definitions. Each event is numbered by the <see cref="EventLog"/>
+/// (in memory with SQLite; in <c>server_events</c> with PostgreSQL, where every replica reads every replica's events)
+/// and then handed to each subscriber's bounded queue. A subscriber that does not keep up is marked
+/// <see cref="Subscription.Lagged"/> rather than growing memory, and reads what it missed from the log; it never slows
+/// the publisher. Publishing never blocks and never throws.
 /// </summary>
 public sealed class EventBroadcaster : IWorkflowObserver
 {
@@ -45,17 +48,21 @@ public sealed class EventBroadcaster : IWorkflowObserver
     private static readonly Gauge Subscribers = Metrics.CreateGauge(
         "modelserveshim_event_stream_subscribers", "Open server-wide event streams (GET /api/v1/events).");
 
-    private readonly ConcurrentDictionary<Channel<ServerEvent>, byte> _subscribers = new();
+    private readonly ConcurrentDictionary<Subscription, byte> _subscribers = new();
     private readonly JsonSerializerOptions _json;
+    private readonly EventLog _log;
     private readonly ILogger<EventBroadcaster> _logger;
 
-    /// <summary>Creates the broadcaster; it follows the definition store's changes.</summary>
-    public EventBroadcaster(IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, DefinitionStore definitions, ILogger<EventBroadcaster> logger)
+    /// <summary>Creates the broadcaster; it follows the definition store's changes and delivers what the log numbers.</summary>
+    public EventBroadcaster(IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, DefinitionStore definitions, EventLog log, ILogger<EventBroadcaster> logger)
     {
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(definitions);
+        ArgumentNullException.ThrowIfNull(log);
         _json = json.Value.SerializerOptions;
+        _log = log;
         _logger = logger;
+        log.Connect(Deliver);
         definitions.Changed += (definitionId, version) => Publish("definition", () => new DefinitionEvent(definitionId, version));
     }
 
@@ -65,21 +72,17 @@ public sealed class EventBroadcaster : IWorkflowObserver
     /// <summary>Subscribes to every event from now on; dispose the subscription to stop.</summary>
     public Subscription Subscribe()
     {
-        var channel = Channel.CreateBounded<ServerEvent>(new BoundedChannelOptions(SubscriberCapacity)
-        {
-            FullMode = BoundedChannelFullMode.DropOldest,
-            SingleReader = true,
-        });
-        _subscribers[channel] = 0;
+        var subscription = new Subscription(this);
+        _subscribers[subscription] = 0;
         Subscribers.Inc();
-        return new Subscription(channel.Reader, () =>
-        {
-            if (_subscribers.TryRemove(channel, out _))
-            {
-                Subscribers.Dec();
-            }
-        });
+        return subscription;
     }
+
+    /// <summary>
+    /// The retained events after <paramref name="after"/> (at most <paramref name="max"/>), for a stream that resumes
+    /// or lagged behind; or a reset when they are no longer retained.
+    /// </summary>
+    public Task<EventBacklog> ReadAfterAsync(long after, int max, CancellationToken cancellationToken) => _log.ReadAfterAsync(after, max, cancellationToken);
 
     /// <summary>
     /// Raised, in process, for every stored change of a service (the gateway follows states and replica counts with it).
@@ -120,19 +123,11 @@ public sealed class EventBroadcaster : IWorkflowObserver
 
     private void Publish<T>(string name, Func<T> data)
     {
-        if (_subscribers.IsEmpty)
-        {
-            return;
-        }
-
         try
         {
-            // Serialized now, once for every subscriber: the runtime may change the records it reported after this call.
-            var e = new ServerEvent(name, JsonSerializer.Serialize(data(), _json));
-            foreach (var channel in _subscribers.Keys)
-            {
-                channel.Writer.TryWrite(e);
-            }
+            // Serialized now, once: the runtime may change the records it reported after this call. Always logged,
+            // even with no subscriber here: a stream may resume later, and other replicas may have subscribers.
+            _log.Append(name, JsonSerializer.Serialize(data(), _json));
         }
         catch (Exception e)
         {
@@ -140,13 +135,46 @@ public sealed class EventBroadcaster : IWorkflowObserver
         }
     }
 
-    /// <summary>A live subscription; dispose to stop.</summary>
-    public sealed class Subscription(ChannelReader<ServerEvent> reader, Action unsubscribe) : IDisposable
+    private void Deliver(ServerEvent e)
     {
+        foreach (var subscription in _subscribers.Keys)
+        {
+            subscription.Write(e);
+        }
+    }
+
+    /// <summary>A live subscription; dispose to stop.</summary>
+    public sealed class Subscription : IDisposable
+    {
+        private readonly EventBroadcaster _owner;
+        private readonly Channel<ServerEvent> _channel;
+        private int _lagged;
+
+        internal Subscription(EventBroadcaster owner)
+        {
+            _owner = owner;
+            // When the queue is full the newest events are not queued and the subscription is marked: the stream sends
+            // what it has, then reads the rest from the log (nothing is skipped while the log retains it).
+            _channel = Channel.CreateBounded<ServerEvent>(
+                new BoundedChannelOptions(SubscriberCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
+                _ => Interlocked.Exchange(ref _lagged, 1));
+        }
+
         /// <summary>The events, oldest first.</summary>
-        public ChannelReader<ServerEvent> Reader => reader;
+        public ChannelReader<ServerEvent> Reader => _channel.Reader;
+
+        /// <summary>Whether events were not queued since the last call (the queue was full); clears the mark.</summary>
+        public bool Lagged() => Interlocked.Exchange(ref _lagged, 0) == 1;
+
+        internal void Write(ServerEvent e) => _channel.Writer.TryWrite(e);
 
         /// <inheritdoc />
-        public void Dispose() => unsubscribe();
+        public void Dispose()
+        {
+            if (_owner._subscribers.TryRemove(this, out _))
+            {
+                Subscribers.Dec();
+            }
+        }
     }
 }

@@ -37,6 +37,13 @@ public sealed class PostgresStateStore : StateStore
         LockDataSource = Build(options, out _, "-c client_connection_check_interval=1000");
     }
 
+    /// <summary>
+    /// The notification channel of journal appends (sent by the state writer at the commit of a batch that appended
+    /// entries): the payload is the instances' ids separated by newlines, or empty when they do not fit in one
+    /// notification (every followed instance should look).
+    /// </summary>
+    public const string JournalChannel = "model_serve_shim_journal";
+
     /// <summary>The server's host.</summary>
     public string Host { get; }
 

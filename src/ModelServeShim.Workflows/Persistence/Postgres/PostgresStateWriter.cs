@@ -10,8 +10,15 @@ namespace ModelServeShim.Workflows.Persistence.Postgres;
 /// they run as prepared statements). It writes the values EF Core would (the schema and its conversions come from
 /// <see cref="WorkflowDbContext"/> and its PostgreSQL migrations), and only the columns each transition changes.
 /// </summary>
+/// <remarks>
+/// A batch that appends journal entries also notifies <see cref="PostgresStateStore.JournalChannel"/> (delivered at commit) with the ids of
+/// their instances, so that journal follows on other replicas read the new entries at once.
+/// </remarks>
 internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource) : IStateWriter
 {
+    // PostgreSQL's limit is 8000 bytes per payload; beyond this the payload is empty ("look at all").
+    private const int MaxNotifyPayload = 7000;
+
     // The conversions WorkflowDbContext configures: DateTimeOffset as a sortable integer, enums as names.
     private static readonly Func<DateTimeOffset, long> ToBinary = new DateTimeOffsetToBinaryConverter().ConvertToProviderExpression.Compile();
 
@@ -69,12 +76,18 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource) : IStateW
             batch.BatchCommands.Add(Command(change, updates, journal));
         }
 
+        if (journal.Count > 0)
+        {
+            var payload = string.Join('\n', journal.Keys.Select(k => k.Item1).Distinct(StringComparer.Ordinal));
+            batch.BatchCommands.Add(Sql("SELECT pg_notify($1, $2)", Text(PostgresStateStore.JournalChannel), Text(payload.Length <= MaxNotifyPayload ? payload : "")));
+        }
+
         await using (var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false))
         {
-            // Only the journal inserts return rows: hand the store's keys back, matched by (instance, sequence).
+            // Only the journal inserts return rows of three columns (the notification one of one): hand the store's keys back, matched by (instance, sequence).
             do
             {
-                while (await reader.ReadAsync().ConfigureAwait(false))
+                while (reader.FieldCount == 3 && await reader.ReadAsync().ConfigureAwait(false))
                 {
                     journal[(reader.GetString(1), reader.GetInt64(2))].Id = reader.GetInt64(0);
                 }

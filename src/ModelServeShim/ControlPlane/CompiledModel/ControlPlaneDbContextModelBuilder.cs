@@ -11,13 +11,14 @@ namespace ModelServeShim.ControlPlane.CompiledModel
     public partial class ControlPlaneDbContextModel
     {
         private ControlPlaneDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("db220cf5-cd2e-459a-93a6-2977b6fb7ad9"), entityTypeCount: 6)
+            : base(skipDetectChanges: false, modelId: new Guid("15e1a5c3-cb4b-40e8-a577-7eaa050d5ef2"), entityTypeCount: 7)
         {
         }
 
         partial void Initialize()
         {
             var fileChecksumRecord = FileChecksumRecordEntityType.Create(this);
+            var serverEventRecord = ServerEventRecordEntityType.Create(this);
             var serviceDesiredState = ServiceDesiredStateEntityType.Create(this);
             var serviceDesiredStateChange = ServiceDesiredStateChangeEntityType.Create(this);
             var serviceHealthRecord = ServiceHealthRecordEntityType.Create(this);
@@ -27,6 +28,7 @@ namespace ModelServeShim.ControlPlane.CompiledModel
             ServiceDesiredStateEntityType.CreateForeignKey1(serviceDesiredState, serviceRecord);
 
             FileChecksumRecordEntityType.CreateAnnotations(fileChecksumRecord);
+            ServerEventRecordEntityType.CreateAnnotations(serverEventRecord);
             ServiceDesiredStateEntityType.CreateAnnotations(serviceDesiredState);
             ServiceDesiredStateChangeEntityType.CreateAnnotations(serviceDesiredStateChange);
             ServiceHealthRecordEntityType.CreateAnnotations(serviceHealthRecord);

@@ -49,6 +49,36 @@ namespace ModelServeShim.ControlPlane.Migrations
                     b.ToTable("model_file_checksums", (string)null);
                 });
 
+            modelBuilder.Entity("ModelServeShim.ControlPlane.ServerEventRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Data")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Replica")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.ToTable("server_events", (string)null);
+                });
+
             modelBuilder.Entity("ModelServeShim.ControlPlane.ServiceDesiredState", b =>
                 {
                     b.Property<string>("ServiceId")

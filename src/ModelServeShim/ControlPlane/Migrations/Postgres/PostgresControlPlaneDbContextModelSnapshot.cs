@@ -54,6 +54,38 @@ namespace ModelServeShim.ControlPlane.Migrations.Postgres
                     b.ToTable("model_file_checksums", (string)null);
                 });
 
+            modelBuilder.Entity("ModelServeShim.ControlPlane.ServerEventRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Data")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<string>("Replica")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.ToTable("server_events", (string)null);
+                });
+
             modelBuilder.Entity("ModelServeShim.ControlPlane.ServiceDesiredState", b =>
                 {
                     b.Property<string>("ServiceId")
