@@ -90,6 +90,13 @@ public sealed class EventBroadcaster : IWorkflowObserver
     /// </summary>
     public event Action<ServiceRecord>? ServiceChanged;
 
+    /// <summary>
+    /// Raised for every event delivered to this server's streams once the event log has numbered it: this replica's
+    /// own events and, on PostgreSQL, those of every other replica (the gateway follows services changed elsewhere with
+    /// it). Handlers must be quick and must not throw.
+    /// </summary>
+    public event Action<ServerEvent>? Delivered;
+
     /// <summary>A service was created or changed (stored).</summary>
     public void OnServiceChanged(ServiceRecord service)
     {
@@ -137,6 +144,15 @@ public sealed class EventBroadcaster : IWorkflowObserver
 
     private void Deliver(ServerEvent e)
     {
+        try
+        {
+            Delivered?.Invoke(e);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _logger.LogError(ex, "An event-delivered handler failed for event {Sequence} ({Event})", e.Sequence, e.Name);
+        }
+
         foreach (var subscription in _subscribers.Keys)
         {
             subscription.Write(e);

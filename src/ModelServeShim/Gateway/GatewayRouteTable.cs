@@ -9,6 +9,8 @@ namespace ModelServeShim.Gateway;
 /// <summary>
 /// The gateway's view of the services and their replicas. Services come from the store once, then follow the control
 /// plane's service-changed events (and a re-read every <see cref="GatewayOptions.ServiceListRefreshInterval"/>); a
+/// service changed on another replica (its <c>service</c> event arrives through the cluster event log) is read again
+/// from the store at once; a
 /// service's replicas come from its shimlet's status, cached for <see cref="GatewayOptions.StatusRefreshInterval"/> and
 /// read again at once when the service changes. No request waits for a shimlet unless its service has no replica list
 /// yet or changed since the last one. Status reads in the background are tracked: disposing cancels and awaits them.
@@ -25,6 +27,7 @@ public sealed class GatewayRouteTable : IDisposable, IAsyncDisposable
     private readonly ILogger<GatewayRouteTable> _logger;
     private readonly SemaphoreSlim _loadLock = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<Task, byte> _reloads = new();
     private long _loadedAt;
     private bool _loaded;
 
@@ -48,6 +51,7 @@ public sealed class GatewayRouteTable : IDisposable, IAsyncDisposable
         _time = time;
         _logger = logger;
         _events.ServiceChanged += OnServiceChanged;
+        _events.Delivered += OnDelivered;
     }
 
     /// <summary>Every known service (any state).</summary>
@@ -150,6 +154,7 @@ public sealed class GatewayRouteTable : IDisposable, IAsyncDisposable
     public void Dispose()
     {
         _events.ServiceChanged -= OnServiceChanged;
+        _events.Delivered -= OnDelivered;
         _stopping.Cancel();
         _loadLock.Dispose();
     }
@@ -158,11 +163,58 @@ public sealed class GatewayRouteTable : IDisposable, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Dispose();
-        Task[] refreshing = [.. _entries.Values.Select(e => e.Refreshing).OfType<Task>()];
+        Task[] refreshing = [.. _entries.Values.Select(e => e.Refreshing).OfType<Task>(), .. _reloads.Keys];
         await Task.WhenAll(refreshing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     private void OnServiceChanged(ServiceRecord service) => Upsert(ServiceRoute.From(service));
+
+    /// <summary>
+    /// A <c>service</c> event this replica does not know yet (another replica stored the change): the service is read
+    /// again from the store in the background. This replica's own changes were applied by <see cref="OnServiceChanged"/>
+    /// before their event was published, so they match and cost nothing.
+    /// </summary>
+    private void OnDelivered(ServerEvent e)
+    {
+        if (e.Name != "service" || !Volatile.Read(ref _loaded) || _stopping.IsCancellationRequested || ServiceEventSummary.Read(e.Data) is not { } summary)
+        {
+            return;
+        }
+
+        if (_entries.TryGetValue(summary.ServiceId, out var entry) && summary.Matches(entry.Route))
+        {
+            return;
+        }
+
+        var reload = ReloadAsync(summary.ServiceId);
+        _reloads[reload] = 0;
+        _ = reload.ContinueWith(t => _reloads.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task ReloadAsync(string serviceId)
+    {
+        await Task.Yield();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        timeout.CancelAfter(_options.StatusTimeout);
+        try
+        {
+            await using var context = await _db.CreateDbContextAsync(timeout.Token);
+            var service = await context.Services.AsNoTracking().FirstOrDefaultAsync(s => s.Id == serviceId, timeout.Token);
+            if (service is not null)
+            {
+                Upsert(ServiceRoute.From(service));
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // The host is stopping.
+        }
+        catch (Exception e) when (e is not OperationCanceledException || timeout.IsCancellationRequested)
+        {
+            _logger.LogWarning(e, "Gateway: could not read service {Service}, changed on another replica, from the store; the next re-read of every service (within {Interval}) will pick it up",
+                serviceId, _options.ServiceListRefreshInterval);
+        }
+    }
 
     private void Upsert(ServiceRoute route) => _entries.AddOrUpdate(
         route.ServiceId,
@@ -281,6 +333,28 @@ public sealed class GatewayRouteTable : IDisposable, IAsyncDisposable
         }
 
         return snapshot;
+    }
+
+    /// <summary>The fields of a <c>service</c> event's data (<see cref="Apis.ServiceSummary"/>) that routing depends on.</summary>
+    private sealed record ServiceEventSummary(string ServiceId, string ModelName, ServiceState State, int Replicas)
+    {
+        public static ServiceEventSummary? Read(string data)
+        {
+            try
+            {
+                var node = System.Text.Json.Nodes.JsonNode.Parse(data);
+                return node?["serviceId"]?.GetValue<string>() is { } id && node["modelName"]?.GetValue<string>() is { } model
+                    && Enum.TryParse<ServiceState>(node["state"]?.GetValue<string>(), ignoreCase: true, out var state) && node["replicas"]?.GetValue<int>() is { } replicas
+                    ? new ServiceEventSummary(id, model, state, replicas)
+                    : null;
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+            {
+                return null;
+            }
+        }
+
+        public bool Matches(ServiceRoute route) => route.ModelName == ModelName && route.State == State && route.Replicas == Replicas;
     }
 
     private sealed record ReplicaSnapshot(IReadOnlyList<Replica> Replicas, DateTimeOffset FetchedAt, long Revision);

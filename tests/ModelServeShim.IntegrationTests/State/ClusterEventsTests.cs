@@ -99,6 +99,32 @@ public sealed class ClusterEventsTests : IClassFixture<ClusterEventsTests.TwoRep
     }
 
     [Fact]
+    public async Task ServiceDeployedThroughB_IsServedByTheGatewayOfA_WithoutWaitingForThePeriodicReread()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        // A's gateway has loaded its service list (and would not re-read it for an hour) before B deploys.
+        Assert.DoesNotContain("gateway-from-b", await ModelIdsAsync(_a, timeout.Token));
+        using var response = await EventStreamTests.OpenAsync(_a, timeout.Token);
+        using var reader = new ServerSentEventReader(await response.Content.ReadAsStreamAsync(timeout.Token));
+
+        var serviceId = await _b.DeployAsync(ModServClient.Body("gateway-from-b"));
+        await ReadUntilAsync(reader, e => e.Event == "service" && Data(e)["serviceId"]?.GetValue<string>() == serviceId
+            && Data(e)["state"]?.GetValue<string>() == "Running", timeout.Token);
+
+        // The event reached A; its gateway reads the service again in the background, at once.
+        while (!(await ModelIdsAsync(_a, timeout.Token)).Contains("gateway-from-b"))
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    private static async Task<List<string>> ModelIdsAsync(HttpClient client, CancellationToken ct)
+    {
+        var models = JsonNode.Parse(await (await client.GetAsync("/v1/models", ct).ExpectAsync(HttpStatusCode.OK)).Content.ReadAsStringAsync(ct))!;
+        return [.. models["data"]!.AsArray().Select(m => (string)m!["id"]!)];
+    }
+
+    [Fact]
     public async Task JournalFollowOnA_ForAnInstanceRunByB_StreamsItsEntriesLive_AndEnds()
     {
         await _b.SaveDefinitionAsync(Slow);
@@ -320,7 +346,7 @@ public sealed class ClusterEventsTests : IClassFixture<ClusterEventsTests.TwoRep
     /// <summary>A replica: the ModServ host (test shimlet, sample model) on the shared database.</summary>
     public sealed class Replica(IReadOnlyList<KeyValuePair<string, string>> state, bool skipLock) : ModServFactory
     {
-        protected override IEnumerable<KeyValuePair<string, string>> ExtraSettings => [.. state, new("Events:MaxRetained", "1000")];
+        protected override IEnumerable<KeyValuePair<string, string>> ExtraSettings => [.. state, new("Events:MaxRetained", "1000"), new("Gateway:ServiceListRefreshInterval", "01:00:00")];
 
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
