@@ -5,6 +5,9 @@
 # ControlPlaneCompiledModelTests fail while a committed compiled model differs from what this script generates.
 # The compiled model is used only with SQLite (UseModel in the SQLite registration); another provider builds its model
 # at run time. The generated assembly attribute (automatic discovery, for every provider) is removed on purpose.
+# It also writes each context's schema script for a fresh SQLite database (`migrations script --no-transactions`, run
+# by MigrationExtensions.MigrateIfBehindAsync instead of MigrateAsync; SqliteSchemaScriptTests and
+# ControlPlaneSqliteSchemaScriptTests fail while it differs from the migrations): run it after adding a migration too.
 # Needs the dotnet-ef tool (README: dotnet tool install --global dotnet-ef --version 10.0.12).
 # Usage: bash scripts/ef-compiled-models.sh
 set -euo pipefail
@@ -29,3 +32,16 @@ optimize() {
 
 optimize src/ModelServeShim.Workflows WorkflowDbContext Persistence/CompiledModel ModelServeShim.Workflows.Persistence.CompiledModel
 optimize src/ModelServeShim ControlPlaneDbContext ControlPlane/CompiledModel ModelServeShim.ControlPlane.CompiledModel
+
+# <project> <context> <script path inside the project>
+schema_script() {
+  local log; log="$(mktemp -t mss-schema-script.XXXXXX)"
+  if ! ef migrations script --no-transactions --project "$1" --context "$2" --output "$1/$3" >"$log" 2>&1; then
+    cat "$log" >&2; rm -f "$log"; echo "ef-compiled-models.sh: migrations script failed for $2" >&2; exit 1
+  fi
+  rm -f "$log"
+  echo "$1/$3"
+}
+
+schema_script src/ModelServeShim.Workflows WorkflowDbContext Persistence/Migrations/WorkflowDbContext.sqlite.sql
+schema_script src/ModelServeShim ControlPlaneDbContext ControlPlane/Migrations/ControlPlaneDbContext.sqlite.sql

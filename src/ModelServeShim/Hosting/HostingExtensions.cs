@@ -49,6 +49,7 @@ public static class HostingExtensions
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.RemoveKeyRingWarmUp();
         services.AddAuthorizationBuilder()
             .AddPolicy(Policies.View, p => p.RequireRole(Roles.Viewer))
             .AddPolicy(Policies.Operate, p => p.RequireRole(Roles.Operator))
@@ -65,6 +66,25 @@ public static class HostingExtensions
         services.AddOpenApi();
         services.AddHostedService<StartupBanner>();
         return builder;
+    }
+
+    /// <summary>The hosted service ASP.NET Core's data protection registers to load its key ring at start.</summary>
+    internal const string KeyRingWarmUpService = "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService";
+
+    /// <summary>
+    /// Authentication registers ASP.NET Core's data protection, whose hosted service loads the key ring at start (and
+    /// on a first start creates a key and writes it under the user's home): XML, file I/O and cryptography, about 500
+    /// JIT-compiled methods before <c>/healthz</c> answers (docs/benchmarks.md, "One binary", run 7). Nothing in this
+    /// server protects data with it (API keys, no cookies, no antiforgery tokens), so the warm-up is removed; data
+    /// protection itself stays registered and loads its keys on first use.
+    /// </summary>
+    private static void RemoveKeyRingWarmUp(this IServiceCollection services)
+    {
+        var warmUp = services.Where(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType?.FullName == KeyRingWarmUpService).ToList();
+        foreach (var descriptor in warmUp)
+        {
+            services.Remove(descriptor);
+        }
     }
 
     /// <summary>Adds the middleware.</summary>

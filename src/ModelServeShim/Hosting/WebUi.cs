@@ -39,7 +39,7 @@ public sealed class UiOptions
         if (string.IsNullOrWhiteSpace(Directory) && host.GetManifestResourceInfo(EmbeddedManifest) is not null)
         {
             description = "the files embedded in the binary";
-            return new ManifestEmbeddedFileProvider(host, EmbeddedRoot);
+            return new DeferredFileProvider(() => new ManifestEmbeddedFileProvider(host, EmbeddedRoot));
         }
 
         description = $"{directory} (missing)";
@@ -48,6 +48,25 @@ public sealed class UiOptions
 
     /// <summary>The manifest Microsoft.Extensions.FileProviders.Embedded writes when files are embedded (EmbedWebUi).</summary>
     private const string EmbeddedManifest = "Microsoft.Extensions.FileProviders.Embedded.Manifest.xml";
+}
+
+/// <summary>
+/// A file provider created on first use: the embedded UI's provider parses its XML manifest when constructed, which
+/// JIT-compiles the XML reader (~200 methods) before the server could answer <c>/healthz</c> (docs/benchmarks.md, "One
+/// binary", run 7); deferred, that happens at the first request for a UI file.
+/// </summary>
+internal sealed class DeferredFileProvider(Func<IFileProvider> create) : IFileProvider
+{
+    private readonly Lazy<IFileProvider> _provider = new(create, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <inheritdoc />
+    public IFileInfo GetFileInfo(string subpath) => _provider.Value.GetFileInfo(subpath);
+
+    /// <inheritdoc />
+    public IDirectoryContents GetDirectoryContents(string subpath) => _provider.Value.GetDirectoryContents(subpath);
+
+    /// <inheritdoc />
+    public Microsoft.Extensions.Primitives.IChangeToken Watch(string filter) => _provider.Value.Watch(filter);
 }
 
 /// <summary>
