@@ -192,7 +192,7 @@ public sealed class ServiceCommands(
         }
 
         // A running pipeline ends first (its end starts the undeploy, see HandleAsync), so it cannot apply after the delete.
-        if (service.InstanceId is not { } instanceId || !engine.Cancel(instanceId, "the service is being undeployed", @operator))
+        if (service.InstanceId is not { } instanceId || !await engine.CancelAsync(instanceId, "the service is being undeployed", @operator, cancellationToken))
         {
             await operations.StartOperationAsync(serviceId, service.InstanceId, ServiceOperation.Undeploy, pipeline, @operator, cancellationToken);
         }

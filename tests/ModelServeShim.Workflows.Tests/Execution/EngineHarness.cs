@@ -69,6 +69,10 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public DefinitionStore Definitions => _services.GetRequiredService<DefinitionStore>();
 
+    public ModelServeShim.Workflows.Replicas.ClusterLeader Leader => _services.GetRequiredService<ModelServeShim.Workflows.Replicas.ClusterLeader>();
+
+    public IServiceProvider Services => _services;
+
     /// <summary>The <c>State</c> settings of the PostgreSQL database that belongs to <paramref name="directory"/> (created on first use).</summary>
     public static IEnumerable<KeyValuePair<string, string?>> PostgresSettings(string directory)
     {

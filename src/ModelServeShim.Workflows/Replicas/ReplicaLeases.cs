@@ -1,0 +1,176 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ModelServeShim.Workflows.Execution;
+using ModelServeShim.Workflows.Persistence;
+
+namespace ModelServeShim.Workflows.Replicas;
+
+/// <summary>Something that makes a replica unfit to run beside other replicas on the same database.</summary>
+public interface IReplicaCheck
+{
+    /// <summary>Why this replica must not run while another one is live on the database, or null when it may.</summary>
+    string? RefuseBesideOthers();
+}
+
+/// <summary>
+/// This replica's lease on its instances (PostgreSQL only; docs/ha.md). At start it registers (refusing to run beside
+/// live replicas when an <see cref="IReplicaCheck"/> says so); then, every <see cref="ReplicaOptions.PollInterval"/>, it
+/// <list type="bullet">
+/// <item>every <see cref="ReplicaOptions.HeartbeatInterval"/>: renews its heartbeat and takes over the instances of
+/// replicas whose lease expired (<see cref="WorkflowEngine.TakeOverAsync"/>);</item>
+/// <item>carries out the cancels other replicas recorded for its instances, and resumes its instances whose bookmark
+/// another replica resolved (a signal sent there).</item>
+/// </list>
+/// A replica that could not renew its heartbeat for <see cref="ReplicaOptions.LeaseTtl"/>, whose row was removed, or
+/// whose instances another replica now owns, stops its runs at once and then the process (a critical log line), so an
+/// instance never runs on two replicas. A clean stop removes the row after the runs stopped, so the other replicas take
+/// its instances over at once instead of after the lease.
+/// </summary>
+public sealed class ReplicaLeases(
+    ReplicaRegistry registry,
+    WorkflowEngine engine,
+    StateStore store,
+    IEnumerable<IReplicaCheck> checks,
+    ILogger<ReplicaLeases> logger,
+    IHostApplicationLifetime? lifetime = null) : IHostedService, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _loop;
+    private int _fenced;
+
+    /// <summary>Whether this replica gave up its lease and stopped its runs.</summary>
+    public bool Fenced => Volatile.Read(ref _fenced) == 1;
+
+    /// <inheritdoc />
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!registry.IsShared)
+        {
+            return;
+        }
+
+        var others = await registry.LiveOthersAsync(cancellationToken);
+        if (others.Count > 0 && checks.Select(c => c.RefuseBesideOthers()).FirstOrDefault(r => r is not null) is { } refusal)
+        {
+            throw new StateStoreUnavailableException(
+                $"Another replica ({string.Join(", ", others.Select(o => $"{o.Host} pid {o.ProcessId}"))}) is live on the {store.Description}, and this one cannot run beside it: {refusal}");
+        }
+
+        await registry.RegisterAsync(cancellationToken);
+        logger.LogInformation("Replica {Replica} registered on the {Store} ({Others} other live replica(s)); heartbeat every {Heartbeat:0.###} s, lease {Ttl:0.###} s",
+            registry.Id, store.Description, others.Count, registry.Options.HeartbeatInterval.TotalSeconds, registry.Options.LeaseTtl.TotalSeconds);
+        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_loop is null)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (!Fenced)
+        {
+            // The engine stopped before (hosted services stop in reverse order): nothing of this replica runs any more.
+            try
+            {
+                await registry.DeregisterAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning("Could not remove replica {Replica} from the registry ({Error}); its instances are taken over when its lease expires", registry.Id, e.Message);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _stopping.Dispose();
+
+    /// <summary>One round of the loop (tests drive it directly).</summary>
+    internal async Task RoundAsync(bool heartbeat, CancellationToken cancellationToken)
+    {
+        if (heartbeat)
+        {
+            if (!await registry.HeartbeatAsync(cancellationToken))
+            {
+                await FenceAsync("its row in the replica registry is gone (another replica found its lease expired)");
+                return;
+            }
+
+            var stolen = await registry.OwnedByOthersAsync(engine.LocalInstanceIds(), cancellationToken);
+            if (stolen.Count > 0)
+            {
+                await FenceAsync($"another replica took over {stolen.Count} of its instances ({string.Join(", ", stolen.Take(5))}) after its lease expired");
+                return;
+            }
+
+            await engine.TakeOverAsync(cancellationToken);
+            await registry.ForgetDeadAsync(cancellationToken);
+        }
+
+        engine.ApplyCancelRequests(await registry.CancelRequestsAsync(cancellationToken));
+        foreach (var bookmark in await registry.ResolvedAsync(engine.WaitedBookmarkIds(), cancellationToken))
+        {
+            await engine.Bookmarks.DeliverResolvedAsync(bookmark);
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
+        var time = registry.Time;
+        var options = registry.Options;
+        var lastBeat = time.GetUtcNow();
+        var lastRenewed = lastBeat;
+        while (!stoppingToken.IsCancellationRequested && !Fenced)
+        {
+            await Task.Delay(options.PollInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+
+            var now = time.GetUtcNow();
+            var beat = now - lastBeat >= options.HeartbeatInterval;
+            if (beat && now - lastRenewed > options.LeaseTtl)
+            {
+                // Paused (or starved) for longer than the lease: the others may already run its instances.
+                await FenceAsync($"its last heartbeat is {(now - lastRenewed).TotalSeconds:0.0} s old, longer than the lease ({options.LeaseTtl.TotalSeconds:0.###} s)");
+                break;
+            }
+
+            try
+            {
+                await RoundAsync(beat, stoppingToken);
+                if (beat)
+                {
+                    lastRenewed = now;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Replica {Replica}: lease round failed ({Error}); the lease expires {Left:0.0} s after the last heartbeat",
+                    registry.Id, e.Message, (options.LeaseTtl - (time.GetUtcNow() - lastRenewed)).TotalSeconds);
+            }
+
+            if (beat)
+            {
+                lastBeat = now;
+            }
+        }
+    }
+
+    private async Task FenceAsync(string why)
+    {
+        if (Interlocked.Exchange(ref _fenced, 1) == 1)
+        {
+            return;
+        }
+
+        logger.LogCritical("Replica {Replica} lost its lease: {Why}. Stopping its runs and the process, so that no instance runs on two replicas", registry.Id, why);
+        await engine.StopAsync(CancellationToken.None);
+        lifetime?.StopApplication();
+    }
+}
