@@ -17,18 +17,22 @@ public sealed class ReplicaRegistry
 {
     private static readonly Func<DateTimeOffset, long> ToBinary = new DateTimeOffsetToBinaryConverter().ConvertToProviderExpression.Compile();
 
-    private const string ClaimSql = """
-        WITH orphans AS (
-            SELECT i."Id" FROM workflow_instances i
-            WHERE i."Status" IN ('Pending', 'Running', 'Suspended')
-              AND (i."Owner" IS NULL OR i."Owner" <> $1)
-              AND NOT EXISTS (SELECT 1 FROM workflow_replicas r WHERE r."Id" = i."Owner" AND r."HeartbeatAt" >= $2)
-            ORDER BY i."CreatedAt"
-            LIMIT $3
-            FOR UPDATE OF i SKIP LOCKED)
-        UPDATE workflow_instances w SET "Owner" = $1 FROM orphans o WHERE w."Id" = o."Id"
-        RETURNING w."Id"
+    // Locks candidates whose owner looked dead in this statement's snapshot. A row another replica claimed meanwhile is
+    // returned in its new version (READ COMMITTED re-checks only this table's conditions, not the replica join), so the
+    // owners are checked again below against a fresh read of the live replicas, while the rows stay locked.
+    private const string LockCandidatesSql = """
+        SELECT i."Id", i."Owner" FROM workflow_instances i
+        WHERE i."Status" IN ('Pending', 'Running', 'Suspended')
+          AND (i."Owner" IS NULL OR i."Owner" <> $1)
+          AND NOT EXISTS (SELECT 1 FROM workflow_replicas r WHERE r."Id" = i."Owner" AND r."HeartbeatAt" >= $2)
+        ORDER BY i."CreatedAt"
+        LIMIT $3
+        FOR UPDATE OF i SKIP LOCKED
         """;
+
+    private const string LiveReplicasSql = """SELECT "Id" FROM workflow_replicas WHERE "HeartbeatAt" >= $1""";
+
+    private const string ClaimSql = """UPDATE workflow_instances SET "Owner" = $1 WHERE "Id" = ANY($2)""";
 
     private static readonly InstanceStatus[] Active = [InstanceStatus.Pending, InstanceStatus.Running, InstanceStatus.Suspended];
 
@@ -114,22 +118,45 @@ public sealed class ReplicaRegistry
             return claimed;
         }
 
+        var expired = ToBinary(_time.GetUtcNow() - _options.LeaseTtl);
         await using var connection = await postgres.DataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(ClaimSql, connection)
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var candidates = new List<(string Id, string? Owner)>();
+        await using (var select = new NpgsqlCommand(LockCandidatesSql, connection, transaction)
         {
-            Parameters =
+            Parameters = { new() { Value = Id }, new() { Value = expired }, new() { Value = _options.TakeoverBatch } },
+        })
+        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
             {
-                new() { Value = Id },
-                new() { Value = ToBinary(_time.GetUtcNow() - _options.LeaseTtl) },
-                new() { Value = _options.TakeoverBatch },
-            },
-        };
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            claimed.Add(reader.GetString(0));
+                candidates.Add((reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
+            }
         }
 
+        if (candidates.Count == 0)
+        {
+            return claimed;
+        }
+
+        var live = new HashSet<string>(StringComparer.Ordinal);
+        await using (var replicas = new NpgsqlCommand(LiveReplicasSql, connection, transaction) { Parameters = { new() { Value = expired } } })
+        await using (var reader = await replicas.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                live.Add(reader.GetString(0));
+            }
+        }
+
+        claimed.AddRange(candidates.Where(c => c.Owner is null || (c.Owner != Id && !live.Contains(c.Owner))).Select(c => c.Id));
+        if (claimed.Count > 0)
+        {
+            await using var update = new NpgsqlCommand(ClaimSql, connection, transaction) { Parameters = { new() { Value = Id }, new() { Value = claimed.ToArray() } } };
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
         return claimed;
     }
 

@@ -22,7 +22,7 @@ public sealed class EngineHarness : IAsyncDisposable
     private readonly ServiceProvider _services;
     private readonly List<IHostedService> _hosted;
 
-    private EngineHarness(string directory, FakeTimeProvider time, int maxConcurrent, StoreWriter writer)
+    private EngineHarness(string directory, FakeTimeProvider time, int maxConcurrent, StoreWriter writer, IEnumerable<KeyValuePair<string, string?>>? extra)
     {
         Directory = directory;
         Time = time;
@@ -38,6 +38,11 @@ public sealed class EngineHarness : IAsyncDisposable
             {
                 settings[key] = value;
             }
+        }
+
+        foreach (var (key, value) in extra ?? [])
+        {
+            settings[key] = value;
         }
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
@@ -100,11 +105,13 @@ public sealed class EngineHarness : IAsyncDisposable
         return await db.Instances.AsNoTracking().SingleAsync(i => i.Id == instanceId);
     }
 
+    /// <summary>Starts the runtime; <paramref name="settings"/> are added to (or replace) the harness's configuration.</summary>
     public static async Task<EngineHarness> StartAsync(
-        string? directory = null, FakeTimeProvider? time = null, int maxConcurrent = 16, StoreWriter writer = StoreWriter.Sqlite)
+        string? directory = null, FakeTimeProvider? time = null, int maxConcurrent = 16, StoreWriter writer = StoreWriter.Sqlite,
+        IEnumerable<KeyValuePair<string, string?>>? settings = null)
     {
         directory ??= System.IO.Directory.CreateTempSubdirectory("mss-engine-").FullName;
-        var harness = new EngineHarness(directory, time ?? new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)), maxConcurrent, writer);
+        var harness = new EngineHarness(directory, time ?? new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)), maxConcurrent, writer, settings);
         foreach (var h in harness._hosted)
         {
             await h.StartAsync(CancellationToken.None);
