@@ -52,8 +52,19 @@ public sealed class ReplicaLeases(
         var others = await registry.LiveOthersAsync(cancellationToken);
         if (others.Count > 0 && checks.Select(c => c.RefuseBesideOthers()).FirstOrDefault(r => r is not null) is { } refusal)
         {
-            throw new StateStoreUnavailableException(
-                $"Another replica ({string.Join(", ", others.Select(o => $"{o.Host} pid {o.ProcessId}"))}) is live on the {store.Description}, and this one cannot run beside it: {refusal}");
+            // A recent heartbeat may be a crashed replica's last one (this very replica before a restart): only one that
+            // keeps beating is live.
+            await Task.Delay(registry.Options.HeartbeatInterval * 2.5, registry.Time, cancellationToken);
+            var beating = (await registry.LiveOthersAsync(cancellationToken))
+                .Where(now => others.Any(before => before.Id == now.Id && now.HeartbeatAt > before.HeartbeatAt) || others.All(before => before.Id != now.Id))
+                .ToList();
+            if (beating.Count > 0)
+            {
+                throw new StateStoreUnavailableException(
+                    $"Another replica ({string.Join(", ", beating.Select(o => $"{o.Host} pid {o.ProcessId}"))}) is live on the {store.Description}, and this one cannot run beside it: {refusal}");
+            }
+
+            others = [];
         }
 
         await registry.RegisterAsync(cancellationToken);
