@@ -83,12 +83,29 @@ public sealed class PipelineProjection(
                 return;
             }
 
+            var first = true;
             while (!term.IsCancellationRequested)
             {
-                // Services another replica is changing right now are left alone: only those unchanged for a lease.
-                await ReconcileOnceAsync(time.GetUtcNow() - replicas.Options.LeaseTtl, term);
+                // Services another replica is changing right now are left alone: only those unchanged for a lease. Alone on
+                // the database (a restart of the only replica), the first round reconciles everything, as after a restart.
+                var alone = first && await NoOtherReplicaAsync(term);
+                first = false;
+                await ReconcileOnceAsync(alone ? null : time.GetUtcNow() - replicas.Options.LeaseTtl, term);
                 await Task.Delay(replicas.Options.ReconcileInterval, time, term).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
+        }
+    }
+
+    private async Task<bool> NoOtherReplicaAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await replicas.LiveOthersAsync(cancellationToken)).Count == 0;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Could not read the replica registry ({Error}); reconciling only services unchanged for a lease", e.Message);
+            return false;
         }
     }
 
