@@ -83,6 +83,13 @@ public sealed class PipelineProjection(
                 return;
             }
 
+            if (term.IsCancellationRequested)
+            {
+                // The term just ended and the election has not reset yet: wait for the next one.
+                await Task.Delay(replicas.Options.PollInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                continue;
+            }
+
             var first = true;
             while (!term.IsCancellationRequested)
             {
