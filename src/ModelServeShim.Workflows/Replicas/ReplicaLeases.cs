@@ -14,16 +14,16 @@ public interface IReplicaCheck
 
 /// <summary>
 /// This replica's lease on its instances (PostgreSQL only; docs/ha.md). At start it registers (refusing to run beside
-/// live replicas when an <see cref="IReplicaCheck"/> says so); then, every <see cref="ReplicaOptions.PollInterval"/>, it
+/// live replicas when an <see cref="IReplicaCheck"/> says so); then two loops run:
 /// <list type="bullet">
-/// <item>every <see cref="ReplicaOptions.HeartbeatInterval"/>: renews its heartbeat and takes over the instances of
-/// replicas whose lease expired (<see cref="WorkflowEngine.TakeOverAsync"/>);</item>
-/// <item>carries out the cancels other replicas recorded for its instances, and resumes its instances whose bookmark
-/// another replica resolved (a signal sent there).</item>
+/// <item>the heartbeat, every <see cref="ReplicaOptions.HeartbeatInterval"/>, with the self-fencing below;</item>
+/// <item>the work, every <see cref="ReplicaOptions.PollInterval"/>: the cancels other replicas recorded for its
+/// instances, its instances whose bookmark another replica resolved (a signal sent there), and every heartbeat interval
+/// the takeover of the instances of replicas whose lease expired (<see cref="WorkflowEngine.TakeOverAsync"/>).</item>
 /// </list>
-/// A replica that could not renew its heartbeat for <see cref="ReplicaOptions.LeaseTtl"/>, whose row was removed, or
-/// whose instances another replica now owns, stops its runs at once and then the process (a critical log line), so an
-/// instance never runs on two replicas. A clean stop removes the row after the runs stopped, so the other replicas take
+/// A replica that could not renew its heartbeat for the lease less one heartbeat interval (each round is cut after a
+/// heartbeat interval), whose row was removed, or whose instances another replica now owns, stops its runs at once and
+/// then the process (a critical log line), so an instance never runs on two replicas. A clean stop removes the row after the runs stopped, so the other replicas take
 /// its instances over at once instead of after the lease.
 /// </summary>
 public sealed class ReplicaLeases(
@@ -70,7 +70,9 @@ public sealed class ReplicaLeases(
         await registry.RegisterAsync(cancellationToken);
         logger.LogInformation("Replica {Replica} registered on the {Store} ({Others} other live replica(s)); heartbeat every {Heartbeat:0.###} s, lease {Ttl:0.###} s",
             registry.Id, store.Description, others.Count, registry.Options.HeartbeatInterval.TotalSeconds, registry.Options.LeaseTtl.TotalSeconds);
-        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        _loop = Task.WhenAll(
+            Task.Run(() => HeartbeatLoopAsync(_stopping.Token), CancellationToken.None),
+            Task.Run(() => WorkLoopAsync(_stopping.Token), CancellationToken.None));
     }
 
     /// <inheritdoc />
@@ -100,24 +102,115 @@ public sealed class ReplicaLeases(
     /// <inheritdoc />
     public void Dispose() => _stopping.Dispose();
 
-    /// <summary>One round of the loop (tests drive it directly).</summary>
-    internal async Task RoundAsync(bool heartbeat, CancellationToken cancellationToken)
+    /// <summary>
+    /// Renews the heartbeat every <see cref="ReplicaOptions.HeartbeatInterval"/> (each attempt cut after one interval) and
+    /// fences this replica when it could not for the lease less one interval, when its row is gone, or when another
+    /// replica owns one of its instances. Separate from the work loop, so a long takeover never delays a heartbeat.
+    /// </summary>
+    private async Task HeartbeatLoopAsync(CancellationToken stoppingToken)
     {
-        if (heartbeat)
+        var time = registry.Time;
+        var options = registry.Options;
+        var lastRenewed = time.GetUtcNow();
+
+        // The others take over once the lease has run out by their clock: fence one heartbeat interval before that.
+        var fenceAfter = options.LeaseTtl - options.HeartbeatInterval;
+        while (!stoppingToken.IsCancellationRequested && !Fenced)
         {
-            if (!await registry.HeartbeatAsync(cancellationToken))
+            await Task.Delay(options.HeartbeatInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (stoppingToken.IsCancellationRequested)
             {
-                await FenceAsync("its row in the replica registry is gone (another replica found its lease expired)");
-                return;
+                break;
             }
 
-            var stolen = await registry.OwnedByOthersAsync(engine.LocalInstanceIds(), cancellationToken);
-            if (stolen.Count > 0)
+            var now = time.GetUtcNow();
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            attempt.CancelAfter(options.HeartbeatInterval);
+            try
             {
-                await FenceAsync($"another replica took over {stolen.Count} of its instances ({string.Join(", ", stolen.Take(5))}) after its lease expired");
-                return;
+                if (!await registry.HeartbeatAsync(attempt.Token))
+                {
+                    await FenceAsync("its row in the replica registry is gone (another replica found its lease expired)");
+                    break;
+                }
+
+                if (now - lastRenewed > options.LeaseTtl)
+                {
+                    // Renewed, but after a pause longer than the lease: the others may already run its instances.
+                    await FenceAsync($"its heartbeat was renewed {(now - lastRenewed).TotalSeconds:0.0} s after the previous one, later than the lease ({options.LeaseTtl.TotalSeconds:0.###} s)");
+                    break;
+                }
+
+                lastRenewed = now;
+                var stolen = await registry.OwnedByOthersAsync(engine.LocalInstanceIds(), attempt.Token);
+                if (stolen.Count > 0)
+                {
+                    await FenceAsync($"another replica took over {stolen.Count} of its instances ({string.Join(", ", stolen.Take(5))}) after its lease expired");
+                    break;
+                }
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Replica {Replica}: heartbeat failed ({Error}); it fences itself {Left:0.0} s from now unless one succeeds",
+                    registry.Id, e.Message, (fenceAfter - (time.GetUtcNow() - lastRenewed)).TotalSeconds);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
             }
 
+            if (time.GetUtcNow() - lastRenewed > fenceAfter)
+            {
+                await FenceAsync($"its heartbeat was last renewed {(time.GetUtcNow() - lastRenewed).TotalSeconds:0.0} s ago; the lease is {options.LeaseTtl.TotalSeconds:0.###} s");
+                break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every <see cref="ReplicaOptions.PollInterval"/>: carries out cancels recorded for this replica's instances and
+    /// resumes those whose bookmark another replica resolved; every <see cref="ReplicaOptions.HeartbeatInterval"/>: takes
+    /// over orphaned instances and forgets dead replicas.
+    /// </summary>
+    private async Task WorkLoopAsync(CancellationToken stoppingToken)
+    {
+        var time = registry.Time;
+        var options = registry.Options;
+        var lastTakeover = time.GetUtcNow();
+        while (!stoppingToken.IsCancellationRequested && !Fenced)
+        {
+            await Task.Delay(options.PollInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (stoppingToken.IsCancellationRequested || Fenced)
+            {
+                break;
+            }
+
+            var takeover = time.GetUtcNow() - lastTakeover >= options.HeartbeatInterval;
+            try
+            {
+                await RoundAsync(takeover, stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Replica {Replica}: lease round failed ({Error}); it runs again in {Poll:0.###} s", registry.Id, e.Message, options.PollInterval.TotalSeconds);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            if (takeover)
+            {
+                lastTakeover = time.GetUtcNow();
+            }
+        }
+    }
+
+    /// <summary>One round of the work loop.</summary>
+    internal async Task RoundAsync(bool takeover, CancellationToken cancellationToken)
+    {
+        if (takeover)
+        {
             await engine.TakeOverAsync(cancellationToken);
             await registry.ForgetDeadAsync(cancellationToken);
         }
@@ -126,50 +219,6 @@ public sealed class ReplicaLeases(
         foreach (var bookmark in await registry.ResolvedAsync(engine.WaitedBookmarkIds(), cancellationToken))
         {
             await engine.Bookmarks.DeliverResolvedAsync(bookmark);
-        }
-    }
-
-    private async Task RunAsync(CancellationToken stoppingToken)
-    {
-        var time = registry.Time;
-        var options = registry.Options;
-        var lastBeat = time.GetUtcNow();
-        var lastRenewed = lastBeat;
-        while (!stoppingToken.IsCancellationRequested && !Fenced)
-        {
-            await Task.Delay(options.PollInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            if (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-
-            var now = time.GetUtcNow();
-            var beat = now - lastBeat >= options.HeartbeatInterval;
-            if (beat && now - lastRenewed > options.LeaseTtl)
-            {
-                // Paused (or starved) for longer than the lease: the others may already run its instances.
-                await FenceAsync($"its last heartbeat is {(now - lastRenewed).TotalSeconds:0.0} s old, longer than the lease ({options.LeaseTtl.TotalSeconds:0.###} s)");
-                break;
-            }
-
-            try
-            {
-                await RoundAsync(beat, stoppingToken);
-                if (beat)
-                {
-                    lastRenewed = now;
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning("Replica {Replica}: lease round failed ({Error}); the lease expires {Left:0.0} s after the last heartbeat",
-                    registry.Id, e.Message, (options.LeaseTtl - (time.GetUtcNow() - lastRenewed)).TotalSeconds);
-            }
-
-            if (beat)
-            {
-                lastBeat = now;
-            }
         }
     }
 
