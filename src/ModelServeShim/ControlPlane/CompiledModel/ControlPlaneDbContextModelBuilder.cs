@@ -11,7 +11,7 @@ namespace ModelServeShim.ControlPlane.CompiledModel
     public partial class ControlPlaneDbContextModel
     {
         private ControlPlaneDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("6529813c-480c-482f-9b4e-2ddf0cf50b20"), entityTypeCount: 6)
+            : base(skipDetectChanges: false, modelId: new Guid("db220cf5-cd2e-459a-93a6-2977b6fb7ad9"), entityTypeCount: 6)
         {
         }
 
