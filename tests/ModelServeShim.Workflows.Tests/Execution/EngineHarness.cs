@@ -22,7 +22,8 @@ public sealed class EngineHarness : IAsyncDisposable
     private readonly ServiceProvider _services;
     private readonly List<IHostedService> _hosted;
 
-    private EngineHarness(string directory, FakeTimeProvider time, int maxConcurrent, StoreWriter writer, IEnumerable<KeyValuePair<string, string?>>? extra)
+    private EngineHarness(
+        string directory, FakeTimeProvider time, int maxConcurrent, StoreWriter writer, IEnumerable<KeyValuePair<string, string?>>? extra, TimeProvider? replicaClock)
     {
         Directory = directory;
         Time = time;
@@ -49,6 +50,7 @@ public sealed class EngineHarness : IAsyncDisposable
         var services = new ServiceCollection()
             .AddLogging()
             .AddSingleton<TimeProvider>(time)
+            .AddSingleton(new ModelServeShim.Workflows.Replicas.ReplicaClock(replicaClock ?? TimeProvider.System))
             .AddScoped<AttemptScoped>()
             .AddSingleton(Events)
             .AddSingleton<IWorkflowObserver>(Events)
@@ -105,13 +107,17 @@ public sealed class EngineHarness : IAsyncDisposable
         return await db.Instances.AsNoTracking().SingleAsync(i => i.Id == instanceId);
     }
 
-    /// <summary>Starts the runtime; <paramref name="settings"/> are added to (or replace) the harness's configuration.</summary>
+    /// <summary>
+    /// Starts the runtime; <paramref name="settings"/> are added to (or replace) the harness's configuration;
+    /// <paramref name="replicaClock"/> is the clock of heartbeats and leases (real time unless given).
+    /// </summary>
     public static async Task<EngineHarness> StartAsync(
         string? directory = null, FakeTimeProvider? time = null, int maxConcurrent = 16, StoreWriter writer = StoreWriter.Sqlite,
-        IEnumerable<KeyValuePair<string, string?>>? settings = null)
+        IEnumerable<KeyValuePair<string, string?>>? settings = null, TimeProvider? replicaClock = null)
     {
         directory ??= System.IO.Directory.CreateTempSubdirectory("mss-engine-").FullName;
-        var harness = new EngineHarness(directory, time ?? new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)), maxConcurrent, writer, settings);
+        var harness = new EngineHarness(
+            directory, time ?? new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)), maxConcurrent, writer, settings, replicaClock);
         foreach (var h in harness._hosted)
         {
             await h.StartAsync(CancellationToken.None);

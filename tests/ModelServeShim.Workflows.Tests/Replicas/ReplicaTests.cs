@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using ModelServeShim.Workflows.Execution;
 using ModelServeShim.Workflows.Persistence;
 using ModelServeShim.Workflows.Persistence.Postgres;
@@ -110,6 +111,30 @@ public sealed class ReplicaTests : IAsyncDisposable
         Assert.Equal(InstanceStatus.Completed, instance.Status);
         Assert.Equal(Registry(b).Id, instance.Owner);
         Assert.Equal(1, CountActivity.RunsOf(id, "last"));
+    }
+
+    [Fact]
+    public async Task HeartbeatRenewedOnlyAfterAPauseLongerThanTheLease_FencesTheReplica_AndStopsItsRuns()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var a = await EngineHarness.StartAsync(_directory, writer: StoreWriter.Postgres, settings: Fast, replicaClock: clock);
+        _replicas.Add(a);
+        await a.SaveAsync(Waiting);
+        var id = await a.StartAsync("waiting");
+        await a.Events.WaitForStepAsync(s => s.InstanceId == id && s.ActivityId == "wait" && s.Status == StepStatus.Running);
+        var leases = a.Services.GetRequiredService<ReplicaLeases>();
+
+        clock.Advance(TimeSpan.FromMilliseconds(200)); // an ordinary heartbeat
+        await Task.Delay(300);
+        Assert.False(leases.Fenced);
+        Assert.Equal(1, a.Engine.ActiveCount);
+
+        clock.Advance(TimeSpan.FromSeconds(4)); // the process was frozen for longer than the 3 s lease
+        await Poll(() => leases.Fenced && a.Engine.ActiveCount == 0, "A to fence itself and stop its run");
+
+        var instance = await a.GetInstanceAsync(id);
+        Assert.Equal(InstanceStatus.Running, instance.Status); // left for another replica to take over, not ended
+        Assert.Equal(StepStatus.Interrupted, (await a.GetStepsAsync(id)).Single(s => s.ActivityId == "wait").Status); // stopped as at a shutdown
     }
 
     [Fact]
