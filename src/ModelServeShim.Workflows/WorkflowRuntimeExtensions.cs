@@ -11,6 +11,7 @@ using ModelServeShim.Workflows.Execution;
 using ModelServeShim.Workflows.Persistence;
 using ModelServeShim.Workflows.Persistence.Postgres;
 using ModelServeShim.Workflows.Persistence.CompiledModel;
+using ModelServeShim.Workflows.Replicas;
 using ModelServeShim.Workflows.Templates;
 
 namespace ModelServeShim.Workflows;
@@ -21,8 +22,9 @@ public static class WorkflowRuntimeExtensions
     /// <summary>
     /// Adds the runtime with its state in the store section <c>State</c> chooses (<see cref="StateOptions"/>): the SQLite
     /// file <paramref name="databasePath"/> by default, or PostgreSQL. Hosted services run in order: waiting for the
-    /// database (and, on PostgreSQL, for the active-replica lock) and schema migration, workflow file loading, then the
-    /// engine (which resumes instances).
+    /// database and schema migration, the leader election and this replica's lease (PostgreSQL: docs/ha.md), workflow
+    /// file loading, then the engine (which resumes this process's instances: all of them on SQLite, the orphaned ones
+    /// on PostgreSQL).
     /// </summary>
     public static IServiceCollection AddWorkflowRuntime(this IServiceCollection services, IConfiguration configuration, string databasePath)
     {
@@ -32,7 +34,12 @@ public static class WorkflowRuntimeExtensions
         services.AddStateStore(configuration, databasePath);
         services.AddStateDbContextFactory<WorkflowDbContext, PostgresWorkflowDbContext>(configuration, historyTable: null,
             sqliteCompiledModel: WorkflowDbContextModel.Instance);
-        services.TryAddSingleton<ActiveReplicaLock>();
+        services.AddOptions<ReplicaOptions>().Bind(configuration.GetSection(ReplicaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ReplicaOptions>, ReplicaOptionsValidator>();
+        services.TryAddSingleton(new ReplicaClock(TimeProvider.System));
+        services.TryAddSingleton<ReplicaRegistry>();
+        services.TryAddSingleton<ClusterLeader>();
+        services.TryAddSingleton<ReplicaLeases>();
 
         // The runtime's writes go through the writer of the store chosen above (SQLite's or PostgreSQL's batching
         // writer); the engine does not know which.
@@ -58,6 +65,8 @@ public static class WorkflowRuntimeExtensions
         services.AddSingleton<WorkflowFileLoader>();
         services.AddSingleton<WorkflowEngine>();
         services.AddHostedService<DatabaseMigrator>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterLeader>());
+        services.AddHostedService(sp => sp.GetRequiredService<ReplicaLeases>());
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowFileLoader>());
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowEngine>());
         return services;
@@ -70,17 +79,14 @@ public static class WorkflowRuntimeExtensions
         return services;
     }
 
-    private sealed class DatabaseMigrator(IDbContextFactory<WorkflowDbContext> factory, StateStore store, ActiveReplicaLock active, ILogger<StateStore> logger)
+    private sealed class DatabaseMigrator(IDbContextFactory<WorkflowDbContext> factory, StateStore store, ClusterLeader leader, ILogger<StateStore> logger)
         : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             await store.WaitUntilReachableAsync(logger, cancellationToken);
-
-            // On PostgreSQL a second replica waits here as a standby until the active one stops (ActiveReplicaLock).
-            await active.AcquireAsync(cancellationToken);
             await using var db = await factory.CreateDbContextAsync(cancellationToken);
-            await db.Database.MigrateIfBehindAsync(cancellationToken);
+            await leader.MigrateAsync(db.Database, cancellationToken);
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

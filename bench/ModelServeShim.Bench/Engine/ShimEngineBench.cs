@@ -70,15 +70,23 @@ internal sealed class ShimEngineBench : IAsyncDisposable
     }
 
     /// <summary>Runs one load level, then checks the database.</summary>
-    public async Task<EngineRun> RunAsync(LoadLevel level, string name)
+    public Task<EngineRun> RunAsync(LoadLevel level, string name) => RunAsync([this], level, name);
+
+    /// <summary>
+    /// Runs one load level on several runtimes sharing one PostgreSQL database (replicas: each owns the instances it
+    /// starts), starting the instances round-robin, then checks the database.
+    /// </summary>
+    public static async Task<EngineRun> RunAsync(IReadOnlyList<ShimEngineBench> replicas, LoadLevel level, string name)
     {
+        var next = -1;
+        Task<string> StartOnNext(string tag) => replicas[(int)((uint)Interlocked.Increment(ref next) % (uint)replicas.Count)].StartAndWaitAsync(tag);
         var warmUpTag = $"warmup-c{level.Concurrency}";
-        await ClosedLoop.RunAsync(level.WarmUp, level.Concurrency, () => StartAndWaitAsync(warmUpTag));
+        await ClosedLoop.RunAsync(level.WarmUp, level.Concurrency, () => StartOnNext(warmUpTag));
         var tag = $"measure-c{level.Concurrency}";
-        var batchesBefore = Writes.Batches;
-        var load = await ClosedLoop.RunAsync(level.Instances, level.Concurrency, () => StartAndWaitAsync(tag));
-        var batches = Writes.Batches - batchesBefore;
-        var (check, passed, gaps) = await CheckAsync(tag, level.Instances);
+        var batchesBefore = replicas.Sum(r => r.Writes.Batches);
+        var load = await ClosedLoop.RunAsync(level.Instances, level.Concurrency, () => StartOnNext(tag));
+        var batches = replicas.Sum(r => r.Writes.Batches) - batchesBefore;
+        var (check, passed, gaps) = await replicas[0].CheckAsync(tag, level.Instances);
         var notes = $"{batches:N0} commits ({(double)batches / level.Instances:0.0} per instance)";
         return new EngineRun(name, level, load, gaps, check, passed, notes);
     }

@@ -7,7 +7,8 @@ namespace ModelServeShim.Bench.Engine;
 /// <summary>
 /// The "engine-state" suite: the engine benchmark's persisted 5-step instances on each state provider, one process,
 /// one runtime — SQLite (WAL, synchronous=NORMAL) and PostgreSQL (a local cluster with durable defaults: fsync and
-/// synchronous commit on) — at concurrency 1, 16 and 256.
+/// synchronous commit on) with one runtime, and with three runtimes on one database (replicas, in this one process,
+/// instances started round-robin) — at concurrency 1, 16 and 256.
 /// </summary>
 internal static class StateSuite
 {
@@ -40,6 +41,30 @@ internal static class StateSuite
                 await using (var pg = await ShimEngineBench.StartAsync(MaxConcurrency, postgres))
                 {
                     runs.Add(await Report(output, await pg.RunAsync(level, "PostgreSQL 1 replica")));
+                }
+
+                IEnumerable<KeyValuePair<string, string?>> shared =
+                [
+                    new("State:Provider", "postgres"),
+                    new("State:ConnectionString", cluster.CreateDatabase("bench3")),
+                    new("State:Password", cluster.Password),
+                ];
+                var replicas = new List<ShimEngineBench>();
+                try
+                {
+                    for (var i = 0; i < 3; i++)
+                    {
+                        replicas.Add(await ShimEngineBench.StartAsync(MaxConcurrency, shared));
+                    }
+
+                    runs.Add(await Report(output, await ShimEngineBench.RunAsync(replicas, level, "PostgreSQL 3 replicas")));
+                }
+                finally
+                {
+                    foreach (var replica in replicas)
+                    {
+                        await replica.DisposeAsync();
+                    }
                 }
             }
         }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ModelServeShim.Workflows.Execution;
+using ModelServeShim.Workflows.Replicas;
 
 namespace ModelServeShim.Workflows.Definitions;
 
@@ -36,10 +37,14 @@ public sealed record WorkflowFileStatus(string File, string? DefinitionId, int? 
 /// <summary>
 /// Loads <c>workflows/*.json</c> as the source of truth for pipelines kept under version control: at start (after the
 /// host's built-in files, <see cref="BuiltinWorkflowFile"/>), and whenever a file is added or changed. A changed file becomes a new version; an invalid one is
-/// refused (the previous version stays in use) and its errors are logged and reported.
+/// refused (the previous version stays in use) and its errors are logged and reported. With replicas on one PostgreSQL
+/// database, every replica loads the files at start one after the other (a cluster-wide lock; an unchanged file stores
+/// nothing), so each starts with the definitions it needs, and only the elected leader (<see cref="ClusterLeader"/>)
+/// loads changed files: give every replica the same folder.
 /// </summary>
 public sealed class WorkflowFileLoader(
     DefinitionStore store,
+    ClusterLeader leader,
     IOptions<WorkflowFileOptions> options,
     IEnumerable<BuiltinWorkflowFile> builtins,
     TimeProvider time,
@@ -73,7 +78,10 @@ public sealed class WorkflowFileLoader(
     public IReadOnlyList<WorkflowFileStatus> Files => [.. _status.Values.OrderBy(s => s.File, StringComparer.Ordinal)];
 
     /// <inheritdoc />
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken) =>
+        leader.RunExclusiveAsync("workflow-files", TimeSpan.FromMinutes(1), LoadAllAsync, cancellationToken);
+
+    private async Task LoadAllAsync(CancellationToken cancellationToken)
     {
         var folderExists = Directory.Exists(DirectoryPath);
         foreach (var builtin in builtins.OrderBy(b => b.File, StringComparer.Ordinal))
@@ -237,7 +245,11 @@ public sealed class WorkflowFileLoader(
         try
         {
             await Task.Delay(QuietPeriod, time, quiet.Token);
-            if (File.Exists(path))
+            if (!leader.IsLeader)
+            {
+                logger.LogInformation("Workflow file {File} changed; the leader replica loads changed files, not this one", Path.GetFileName(path));
+            }
+            else if (File.Exists(path))
             {
                 await LoadFileAsync(path, quiet.Token);
             }

@@ -59,7 +59,7 @@ public sealed class Bookmarks : IDisposable
 
     private static readonly ConcurrentDictionary<string, JsonSchema> Schemas = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Guid, ITimer> _timers = new();
-    private readonly ConcurrentDictionary<string, byte> _suspended = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Guid[]> _suspended = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _deliveries = new(1, 1);
     private readonly IDbContextFactory<WorkflowDbContext> _db;
     private readonly WorkflowEngine _engine;
@@ -239,8 +239,54 @@ public sealed class Bookmarks : IDisposable
         }
     }
 
-    /// <summary>Records that an instance of this process is suspended (it has no run).</summary>
-    internal void Parked(string instanceId) => _suspended[instanceId] = 0;
+    /// <summary>Records that an instance of this process is suspended (it has no run), waiting for <paramref name="bookmarkIds"/>.</summary>
+    internal void Parked(string instanceId, IEnumerable<Guid> bookmarkIds) => _suspended[instanceId] = [.. bookmarkIds];
+
+    /// <summary>The suspended instances of this process.</summary>
+    internal IEnumerable<string> SuspendedIds() => _suspended.Keys;
+
+    /// <summary>The bookmarks the suspended instances of this process wait for.</summary>
+    internal IEnumerable<Guid> ParkedBookmarkIds() => _suspended.Values.SelectMany(ids => ids);
+
+    /// <summary>
+    /// Delivers a bookmark that another replica resolved (a signal sent there) to the instance of this process that waits
+    /// for it — its live run, or the suspended instance, which resumes here — unless it was delivered meanwhile.
+    /// </summary>
+    internal async Task DeliverResolvedAsync(BookmarkRecord bookmark)
+    {
+        ArgumentNullException.ThrowIfNull(bookmark);
+        if (bookmark.Resolution is not (nameof(SignalKind.Received) or nameof(SignalKind.TimedOut)))
+        {
+            return; // Cancelled: the cancel reaches the owner as a cancel request.
+        }
+
+        Disarm(bookmark.Id);
+        var delivery = new SignalDelivery(bookmark.Name, Enum.Parse<SignalKind>(bookmark.Resolution),
+            bookmark.PayloadJson is null ? null : JsonNode.Parse(bookmark.PayloadJson), bookmark.ResolvedBy ?? RuntimeActor, bookmark.ResolvedAt ?? _time.GetUtcNow());
+        await _deliveries.WaitAsync();
+        try
+        {
+            var parked = _suspended.TryGetValue(bookmark.InstanceId, out var waited) && waited.Contains(bookmark.Id);
+            if (!parked && !_engine.IsWaitedByLiveRun(bookmark))
+            {
+                return; // Delivered meanwhile.
+            }
+
+            _logger.LogInformation("Signal '{Name}' of workflow instance {Instance} was resolved on another replica; resuming it here", bookmark.Name, bookmark.InstanceId);
+            if (!_engine.TryDeliver(bookmark, delivery))
+            {
+                await _engine.ResumeSuspendedAsync(bookmark.InstanceId, delivery);
+            }
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "Could not resume workflow instance {Instance} after signal '{Name}'", bookmark.InstanceId, bookmark.Name);
+        }
+        finally
+        {
+            _deliveries.Release();
+        }
+    }
 
     /// <summary>The instance runs again (a signal resumed it).</summary>
     internal void Unpark(string instanceId) => _suspended.TryRemove(instanceId, out _);

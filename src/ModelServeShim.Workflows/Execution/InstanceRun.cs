@@ -95,6 +95,9 @@ public sealed class InstanceRun
         ErrorType = Record.ErrorType,
         ErrorMessage = Record.ErrorMessage,
         ResumeCount = Record.ResumeCount,
+        Owner = Record.Owner,
+        CancelReason = Record.CancelReason,
+        CancelRequestedBy = Record.CancelRequestedBy,
     };
 
     /// <summary>Builds a journal entry with the next sequence number.</summary>

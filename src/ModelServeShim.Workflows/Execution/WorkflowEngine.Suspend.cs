@@ -64,6 +64,13 @@ public sealed partial class WorkflowEngine
             }
         }
 
+        if (record.CancelReason is { } reason)
+        {
+            // Asked on another replica while this instance changed hands: carry it out now.
+            run.CancelRequest ??= (reason, record.CancelRequestedBy ?? "unknown");
+            run.Cancellation.Cancel();
+        }
+
         return (run, steps);
     }
 
@@ -93,7 +100,7 @@ public sealed partial class WorkflowEngine
             properties: new Dictionary<string, object?> { ["signals"] = waiting.Select(b => b.Name).ToArray() });
         var snapshot = run.Snapshot();
         await _writes.EnqueueAsync(new InstanceStatusChanged(run.Id, InstanceStatus.Suspended, now), new JournalAppended(entry));
-        Bookmarks.Parked(run.Id);
+        Bookmarks.Parked(run.Id, waiting.Select(b => b.Id));
         _observers.InstanceSuspended(snapshot, waiting);
         _observers.JournalAppended(entry);
         return true;
@@ -138,6 +145,13 @@ public sealed partial class WorkflowEngine
             return;
         }
 
+        if (_replicas.IsShared && record.Owner != _replicas.Id)
+        {
+            // Another replica runs it: its owner notices the resolved bookmark (ReplicaLeases) and resumes it there.
+            _logger.LogDebug("Workflow instance {Instance} belongs to replica {Owner}, which resumes it after signal '{Signal}'", instanceId, record.Owner, delivery.Name);
+            return;
+        }
+
         var workflow = await _definitions.GetCompiledAsync(record.DefinitionId, record.DefinitionVersion);
         if (workflow is null)
         {
@@ -175,7 +189,7 @@ public sealed partial class WorkflowEngine
             return;
         }
 
-        Bookmarks.Parked(record.Id);
+        Bookmarks.Parked(record.Id, run.Waiting.Values.Select(b => b.Id));
         _logger.LogInformation("Workflow instance {Instance} is still suspended, waiting for {Signals}", record.Id, string.Join(", ", run.Waiting.Values.Select(b => b.Name)));
     }
 

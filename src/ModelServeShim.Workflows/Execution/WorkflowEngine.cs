@@ -9,6 +9,7 @@ using ModelServeShim.Abstractions.Activities;
 using ModelServeShim.Workflows.Activities;
 using ModelServeShim.Workflows.Definitions;
 using ModelServeShim.Workflows.Persistence;
+using ModelServeShim.Workflows.Replicas;
 using ModelServeShim.Workflows.Templates;
 
 namespace ModelServeShim.Workflows.Execution;
@@ -53,6 +54,9 @@ public sealed partial class WorkflowEngine : IHostedService, IAsyncDisposable
     private readonly WriteQueue _writes;
     private readonly WorkflowObservers _observers;
     private readonly TimeProvider _time;
+    private readonly ReplicaRegistry _replicas;
+    private readonly SemaphoreSlim _takeovers = new(1, 1);
+    private readonly ConcurrentDictionary<string, byte> _cancelsApplied = new(StringComparer.Ordinal);
     private readonly ILogger<WorkflowEngine> _logger;
 
     /// <summary>Creates the engine.</summary>
@@ -65,6 +69,7 @@ public sealed partial class WorkflowEngine : IHostedService, IAsyncDisposable
         IServiceProvider services,
         TimeProvider time,
         IOptions<WorkflowRuntimeOptions> options,
+        ReplicaRegistry replicas,
         ILoggerFactory loggers)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -74,6 +79,7 @@ public sealed partial class WorkflowEngine : IHostedService, IAsyncDisposable
         _writes = writes;
         _observers = observers;
         _time = time;
+        _replicas = replicas;
         _logger = loggers.CreateLogger<WorkflowEngine>();
         _slots = new SemaphoreSlim(options.Value.MaxConcurrentInstances);
         _steps = new StepRecorder(services, time, templates, writes, observers, loggers.CreateLogger<StepRecorder>());
@@ -104,6 +110,7 @@ public sealed partial class WorkflowEngine : IHostedService, IAsyncDisposable
             Operator = request.Operator,
             CreatedAt = now,
             UpdatedAt = now,
+            Owner = _replicas.Id,
         };
         var run = new InstanceRun(record, workflow, input);
         var entry = run.Journal(now, LogLevel.Information, "InstanceCreated",
@@ -143,17 +150,92 @@ public sealed partial class WorkflowEngine : IHostedService, IAsyncDisposable
     public Task WaitAsync(string instanceId, CancellationToken cancellationToken = default) =>
         _runs.TryGetValue(instanceId, out var run) ? run.Finished.Task.WaitAsync(cancellationToken) : Task.CompletedTask;
 
-    /// <summary>Resumes instances left Pending or Running by a previous process.</summary>
+    /// <summary>
+    /// Requests cancellation, wherever the instance runs: here the running step is cancelled cooperatively; when another
+    /// replica runs it (PostgreSQL), the request is recorded on the instance and its owner carries it out within
+    /// <see cref="ReplicaOptions.PollInterval"/> (or the replica that takes it over, when the owner died).
+    /// </summary>
+    /// <returns>False when the instance is not Pending, Running or Suspended.</returns>
+    public async Task<bool> CancelAsync(string instanceId, string reason, string by, CancellationToken cancellationToken = default)
+    {
+        if (Cancel(instanceId, reason, by))
+        {
+            return true;
+        }
+
+        return _replicas.IsShared && await _replicas.RequestCancelAsync(instanceId, reason, by, cancellationToken);
+    }
+
+    /// <summary>
+    /// Resumes instances left Pending, Running or Suspended by a previous process. With replicas sharing the database,
+    /// only the orphaned ones (their owner's lease expired): they are claimed first (<see cref="TakeOverAsync"/>).
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (_replicas.IsShared)
+        {
+            await TakeOverAsync(cancellationToken);
+            return;
+        }
+
         await using var db = await _db.CreateDbContextAsync(cancellationToken);
         var unfinished = await db.Instances
             .Where(i => i.Status == InstanceStatus.Pending || i.Status == InstanceStatus.Running || i.Status == InstanceStatus.Suspended)
             .OrderBy(i => i.CreatedAt)
             .ToListAsync(cancellationToken);
+        await ResumeAllAsync(db, unfinished, cancellationToken);
+    }
+
+    /// <summary>
+    /// Claims the unfinished instances whose owner's lease expired (<see cref="ReplicaRegistry.ClaimOrphansAsync"/>) and
+    /// resumes them here exactly as after a restart: concluded steps are not run again, a step that was in flight runs
+    /// again after an <c>Interrupted</c> attempt is recorded, a suspended instance waits here for its signal.
+    /// </summary>
+    /// <returns>How many instances were taken over.</returns>
+    public async Task<int> TakeOverAsync(CancellationToken cancellationToken)
+    {
+        if (!_replicas.IsShared || _stopping.IsCancellationRequested)
+        {
+            return 0;
+        }
+
+        await _takeovers.WaitAsync(cancellationToken);
+        try
+        {
+            var total = 0;
+            while (!_stopping.IsCancellationRequested)
+            {
+                var claimed = await _replicas.ClaimOrphansAsync(cancellationToken);
+                if (claimed.Count == 0)
+                {
+                    break;
+                }
+
+                await using var db = await _db.CreateDbContextAsync(cancellationToken);
+                var records = await db.Instances.Where(i => claimed.Contains(i.Id)).OrderBy(i => i.CreatedAt).ToListAsync(cancellationToken);
+                _logger.LogWarning("Took over {Count} workflow instance(s) whose replica's lease expired: {Instances}", records.Count,
+                    string.Join(", ", records.Take(10).Select(r => r.Id)) + (records.Count > 10 ? ", …" : ""));
+                await ResumeAllAsync(db, records, cancellationToken);
+                total += records.Count;
+                if (claimed.Count < _replicas.Options.TakeoverBatch)
+                {
+                    break;
+                }
+            }
+
+            return total;
+        }
+        finally
+        {
+            _takeovers.Release();
+        }
+    }
+
+    private async Task ResumeAllAsync(WorkflowDbContext db, List<InstanceRecord> unfinished, CancellationToken cancellationToken)
+    {
         foreach (var record in unfinished)
         {
-            if (_runs.ContainsKey(record.Id))
+            if (_runs.ContainsKey(record.Id) || Bookmarks.IsSuspended(record.Id))
             {
                 continue;
             }
@@ -172,6 +254,50 @@ public sealed partial class WorkflowEngine : IHostedService, IAsyncDisposable
             {
                 _logger.LogError(e, "Could not resume workflow instance {Instance}", record.Id);
             }
+        }
+    }
+
+    /// <summary>The instances this process runs or holds suspended.</summary>
+    internal IReadOnlyCollection<string> LocalInstanceIds() => [.. _runs.Keys.Union(Bookmarks.SuspendedIds(), StringComparer.Ordinal)];
+
+    /// <summary>The open bookmarks this process waits for (of live runs and of suspended instances), to notice a resolution made by another replica.</summary>
+    internal IReadOnlyCollection<Guid> WaitedBookmarkIds()
+    {
+        var ids = new HashSet<Guid>(Bookmarks.ParkedBookmarkIds());
+        foreach (var run in _runs.Values)
+        {
+            foreach (var (activity, bookmark) in run.Waiting)
+            {
+                if (!run.Signals.ContainsKey(activity))
+                {
+                    ids.Add(bookmark.Id);
+                }
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>Whether a live run of this process waits for <paramref name="bookmark"/> (no signal delivered yet).</summary>
+    internal bool IsWaitedByLiveRun(BookmarkRecord bookmark) =>
+        _runs.TryGetValue(bookmark.InstanceId, out var run) && run.Waiting.TryGetValue(bookmark.ActivityId, out var waiting)
+            && waiting.Id == bookmark.Id && !run.Signals.ContainsKey(bookmark.ActivityId);
+
+    /// <summary>Carries out the cancels other replicas recorded for instances of this one (each once).</summary>
+    internal void ApplyCancelRequests(IReadOnlyList<(string Id, string Reason, string By)> requests)
+    {
+        foreach (var (id, reason, by) in requests)
+        {
+            if (!_cancelsApplied.ContainsKey(id) && Cancel(id, reason, by))
+            {
+                _cancelsApplied[id] = 0;
+                _logger.LogInformation("Cancelling workflow instance {Instance} as asked on another replica by {By}: {Reason}", id, by, reason);
+            }
+        }
+
+        foreach (var done in _cancelsApplied.Keys.Except(requests.Select(r => r.Id), StringComparer.Ordinal))
+        {
+            _cancelsApplied.TryRemove(done, out _);
         }
     }
 

@@ -87,6 +87,40 @@ public sealed class InstanceRecord
 
     /// <summary>How many times it was resumed after a restart.</summary>
     public int ResumeCount { get; set; }
+
+    /// <summary>
+    /// The replica that runs it (<see cref="ReplicaRecord.Id"/>): the one that started it, or the one that took it over
+    /// after its owner's lease expired. Null for rows written before leases existed (any replica may claim them).
+    /// </summary>
+    public string? Owner { get; set; }
+
+    /// <summary>A cancel asked on a replica that does not run the instance, for its owner to carry out; null when none.</summary>
+    public string? CancelReason { get; set; }
+
+    /// <summary>Who asked for <see cref="CancelReason"/>.</summary>
+    public string? CancelRequestedBy { get; set; }
+}
+
+/// <summary>
+/// One control-plane process on the shared database (PostgreSQL): it heartbeats its row, and the instances it owns
+/// (<see cref="InstanceRecord.Owner"/>) are taken over by another replica once the heartbeat is older than the lease.
+/// </summary>
+public sealed class ReplicaRecord
+{
+    /// <summary>The replica id (host, process id and a random suffix).</summary>
+    public string Id { get; set; } = "";
+
+    /// <summary>The machine (host name).</summary>
+    public string Host { get; set; } = "";
+
+    /// <summary>The process id on that machine.</summary>
+    public int ProcessId { get; set; }
+
+    /// <summary>When the process started.</summary>
+    public DateTimeOffset StartedAt { get; set; }
+
+    /// <summary>The last heartbeat.</summary>
+    public DateTimeOffset HeartbeatAt { get; set; }
 }
 
 /// <summary>Instance statuses.</summary>

@@ -65,7 +65,7 @@ internal sealed class SqliteStateWriter(string connectionString) : IStateWriter
                     var r = c.Row;
                     Run(_insertInstance, r.Id, r.DefinitionId, r.DefinitionVersion, r.Status.ToString(), r.InputJson, r.OutputJson, r.CorrelationId,
                         r.Operator, ToBinary(r.CreatedAt), Time(r.StartedAt), ToBinary(r.UpdatedAt), Time(r.FinishedAt), r.FaultedStep, r.ErrorType,
-                        r.ErrorMessage, r.ResumeCount);
+                        r.ErrorMessage, r.ResumeCount, r.Owner, r.CancelReason, r.CancelRequestedBy);
                     break;
                 }
 
@@ -155,9 +155,9 @@ internal sealed class SqliteStateWriter(string connectionString) : IStateWriter
 
         _insertInstance = Prepare(connection, """
             INSERT INTO workflow_instances (Id, DefinitionId, DefinitionVersion, Status, InputJson, OutputJson, CorrelationId, Operator,
-                CreatedAt, StartedAt, UpdatedAt, FinishedAt, FaultedStep, ErrorType, ErrorMessage, ResumeCount)
-            VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15)
-            """, 16);
+                CreatedAt, StartedAt, UpdatedAt, FinishedAt, FaultedStep, ErrorType, ErrorMessage, ResumeCount, Owner, CancelReason, CancelRequestedBy)
+            VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15, $p16, $p17, $p18)
+            """, 19);
         _startInstance = Prepare(connection, "UPDATE workflow_instances SET Status = $p1, StartedAt = $p2, UpdatedAt = $p3 WHERE Id = $p0", 4);
         _resumeInstance = Prepare(connection, "UPDATE workflow_instances SET ResumeCount = $p1, UpdatedAt = $p2 WHERE Id = $p0", 3);
         _finishInstance = Prepare(connection, """

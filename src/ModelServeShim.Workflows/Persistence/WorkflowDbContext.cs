@@ -36,6 +36,9 @@ public class WorkflowDbContext : DbContext
     /// <summary>Journal entries.</summary>
     public DbSet<JournalRecord> Journal => Set<JournalRecord>();
 
+    /// <summary>The replicas sharing the database (their heartbeats).</summary>
+    public DbSet<ReplicaRecord> Replicas => Set<ReplicaRecord>();
+
     /// <inheritdoc />
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -67,6 +70,17 @@ public class WorkflowDbContext : DbContext
             e.HasIndex(x => x.CorrelationId);
             e.HasIndex(x => new { x.DefinitionId, x.CreatedAt });
             e.HasIndex(x => x.CreatedAt);
+            e.Property(x => x.Owner).HasMaxLength(128);
+            e.Property(x => x.CancelReason).HasMaxLength(1000);
+            e.Property(x => x.CancelRequestedBy).HasMaxLength(200);
+            e.HasIndex(x => new { x.Owner, x.Status });
+        });
+        modelBuilder.Entity<ReplicaRecord>(e =>
+        {
+            e.ToTable("workflow_replicas");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasMaxLength(128);
+            e.Property(x => x.Host).HasMaxLength(255);
         });
         modelBuilder.Entity<StepExecutionRecord>(e =>
         {

@@ -235,7 +235,7 @@ public static class WorkflowInstancesApi
         // A stored final status is final: the engine keeps a finished run registered until just after its
         // last commit, and must not accept a cancel for it in that window.
         var finished = !InstanceSummary.IsActive(instance.Status);
-        if (finished || !engine.Cancel(id, reason, http.User.OperatorName()))
+        if (finished || !await engine.CancelAsync(id, reason, http.User.OperatorName(), ct))
         {
             return Problems.Conflict($"Instance '{id}' is {instance.Status}; only Pending, Running or Suspended instances can be cancelled.",
                 new Dictionary<string, object?> { ["instanceStatus"] = instance.Status.ToString() });

@@ -9,6 +9,7 @@ using ModelServeShim.Shimlets.Local;
 using ModelServeShim.Workflows;
 using ModelServeShim.Workflows.Execution;
 using ModelServeShim.Workflows.Persistence;
+using ModelServeShim.Workflows.Replicas;
 
 namespace ModelServeShim.ControlPlane;
 
@@ -78,12 +79,13 @@ public static class ControlPlaneExtensions
         }
     }
 
-    private sealed class ControlPlaneMigrator(IDbContextFactory<ControlPlaneDbContext> factory, IShimletProvider shimlets, TimeProvider time, ILogger<ShimMetrics> logger) : IHostedService
+    private sealed class ControlPlaneMigrator(
+        IDbContextFactory<ControlPlaneDbContext> factory, ClusterLeader leader, IShimletProvider shimlets, TimeProvider time, ILogger<ShimMetrics> logger) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             await using var db = await factory.CreateDbContextAsync(cancellationToken);
-            await db.Database.MigrateIfBehindAsync(cancellationToken);
+            await leader.MigrateAsync(db.Database, cancellationToken);
             ShimMetrics.RegisterCollector(factory, shimlets, time, logger);
         }
 

@@ -1,13 +1,18 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using ModelServeShim.Abstractions.Shimlets;
+using ModelServeShim.Workflows.Replicas;
 
 namespace ModelServeShim.ControlPlane;
 
 /// <summary>Watches Running and Degraded services through their shimlets and moves them between the two.</summary>
-/// <remarks>Every probe and every transition it causes is journaled per service (GET /api/v1/modserv/{id}/health), rate-limited.</remarks>
+/// <remarks>
+/// Every probe and every transition it causes is journaled per service (GET /api/v1/modserv/{id}/health), rate-limited.
+/// With several replicas only the elected leader probes (<see cref="ClusterLeader"/>); another takes over when it dies.
+/// </remarks>
 public sealed class HealthMonitor(
     IDbContextFactory<ControlPlaneDbContext> db,
+    ClusterLeader leader,
     ServiceStore services,
     IShimletProvider shimlets,
     IOptions<ControlPlaneOptions> options,
@@ -22,6 +27,11 @@ public sealed class HealthMonitor(
         using var timer = new PeriodicTimer(options.Value.HealthCheckInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
+            if (!leader.IsLeader)
+            {
+                continue;
+            }
+
             try
             {
                 await CheckAllAsync(stoppingToken);

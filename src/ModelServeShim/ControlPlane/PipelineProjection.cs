@@ -9,6 +9,7 @@ using ModelServeShim.Abstractions.Activities;
 using ModelServeShim.Workflows.Activities;
 using ModelServeShim.Workflows.Execution;
 using ModelServeShim.Workflows.Persistence;
+using ModelServeShim.Workflows.Replicas;
 
 namespace ModelServeShim.ControlPlane;
 
@@ -16,7 +17,10 @@ namespace ModelServeShim.ControlPlane;
 /// Projects the runtime's events for services' pipelines into their lifecycle, in order: a deploy's steps move the
 /// service through PipelineRunning, Deploying and HealthChecking (<see cref="ControlPlaneOptions.StepStates"/>), and
 /// each operation's end moves it on (Running, Stopped, Failed, Degraded), with the facts its steps declared
-/// (<see cref="PipelineFactsReader"/>). After a restart it reconciles services with their pipelines.
+/// (<see cref="PipelineFactsReader"/>). After a restart it reconciles services with their pipelines. Each replica projects
+/// the events of the instances it runs; the reconciliation runs on the elected leader (<see cref="ClusterLeader"/>): when
+/// it becomes the leader and, with replicas, every <see cref="ReplicaOptions.ReconcileInterval"/> (a replica that died
+/// may have left a finished pipeline whose end it had not applied yet).
 /// </summary>
 public sealed class PipelineProjection(
     IDbContextFactory<ControlPlaneDbContext> db,
@@ -29,19 +33,24 @@ public sealed class PipelineProjection(
     PipelineEventQueue events,
     PipelineFactsReader facts,
     ActivityRegistry activities,
+    ClusterLeader leader,
+    ReplicaRegistry replicas,
     TimeProvider time,
     ILogger<PipelineProjection> logger) : BackgroundService
 {
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
+        Task reconciling;
+        if (replicas.IsShared)
         {
-            await ReconcileAsync(stoppingToken);
+            reconciling = ReconcileWhileLeaderAsync(stoppingToken);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        else
         {
-            logger.LogError(e, "Could not reconcile services with their pipelines after start");
+            // One process, always the leader: reconcile before applying new events, as after any restart.
+            await ReconcileOnceAsync(null, stoppingToken);
+            reconciling = Task.CompletedTask;
         }
 
         await foreach (var (instance, step) in events.Reader.ReadAllAsync(stoppingToken))
@@ -55,19 +64,86 @@ public sealed class PipelineProjection(
                 logger.LogError(e, "Could not apply pipeline event of instance {Instance} to service {Service}", instance.Id, instance.CorrelationId);
             }
         }
+
+        await reconciling;
+    }
+
+    /// <summary>On the leader: reconciles when it becomes the leader, then every <see cref="ReplicaOptions.ReconcileInterval"/>.</summary>
+    private async Task ReconcileWhileLeaderAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            CancellationToken term;
+            try
+            {
+                term = await leader.WaitForLeadershipAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (term.IsCancellationRequested)
+            {
+                // The term just ended and the election has not reset yet: wait for the next one.
+                await Task.Delay(replicas.Options.PollInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                continue;
+            }
+
+            var first = true;
+            while (!term.IsCancellationRequested)
+            {
+                // Services another replica is changing right now are left alone: only those unchanged for a lease. Alone on
+                // the database (a restart of the only replica), the first round reconciles everything, as after a restart.
+                var alone = first && await NoOtherReplicaAsync(term);
+                first = false;
+                await ReconcileOnceAsync(alone ? null : time.GetUtcNow() - replicas.Options.LeaseTtl, term);
+                await Task.Delay(replicas.Options.ReconcileInterval, time, term).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private async Task<bool> NoOtherReplicaAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await replicas.LiveOthersAsync(cancellationToken)).Count == 0;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Could not read the replica registry ({Error}); reconciling only services unchanged for a lease", e.Message);
+            return false;
+        }
+    }
+
+    private async Task ReconcileOnceAsync(DateTimeOffset? unchangedSince, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ReconcileAsync(unchangedSince, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogError(e, "Could not reconcile services with their pipelines");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping, or no longer the leader.
+        }
     }
 
     /// <summary>
     /// After a restart: replays the end of pipelines that finished while their service's event was not yet
     /// applied, fails services whose pipeline never started, and finishes undeploys that were under way.
     /// </summary>
-    private async Task ReconcileAsync(CancellationToken cancellationToken)
+    private async Task ReconcileAsync(DateTimeOffset? unchangedSince, CancellationToken cancellationToken)
     {
         await using var context = await db.CreateDbContextAsync(cancellationToken);
         var open = await context.Services.AsNoTracking()
             .Where(s => s.State == ServiceState.Initializing || s.State == ServiceState.PipelineRunning || s.State == ServiceState.AwaitingApproval
                 || s.State == ServiceState.Deploying || s.State == ServiceState.HealthChecking || s.State == ServiceState.Scaling
                 || s.State == ServiceState.Stopping)
+            .Where(s => unchangedSince == null || s.UpdatedAt < unchangedSince)
             .ToListAsync(cancellationToken);
         if (open.Count == 0)
         {
@@ -87,7 +163,7 @@ public sealed class PipelineProjection(
                 // Resumed by the runtime; an undeploy requested meanwhile still waits for it to end.
                 if (service.State == ServiceState.Stopping && service.Operation != ServiceOperation.Undeploy)
                 {
-                    engine.Cancel(instance.Id, "the service is being undeployed", "control-plane");
+                    await engine.CancelAsync(instance.Id, "the service is being undeployed", "control-plane", cancellationToken);
                 }
             }
             else if (service.State == ServiceState.Stopping)

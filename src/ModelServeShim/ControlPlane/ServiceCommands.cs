@@ -100,20 +100,25 @@ public sealed class ServiceCommands(
             return ServiceCommandError.Invalid("The request is invalid.", [new("pipeline", $"Pipeline '{service.Desired.Pipeline}' no longer exists.")]);
         }
 
-        var from = service.Desired.PipelineVersion;
-        await store.ChangeDesiredAsync(serviceId, @operator, d =>
+        // The desired state and the transition are one write: a redeploy that lost a race (another replica's request
+        // changed the service first) stores nothing and is refused.
+        if (!await store.TransitionAsync(serviceId, ServiceTrigger.Redeploy, $"redeploy requested (pipeline {pipeline.DefinitionId} v{pipeline.Version})", @operator, s =>
+            {
+                s.LastError = null;
+                s.LastErrorType = null;
+                s.LastErrorStep = null;
+            }, cancellationToken, d =>
+            {
+                var from = d.PipelineVersion;
+                d.PipelineVersion = pipeline.Version;
+                return from == pipeline.Version
+                    ? $"redeployed: pipeline {pipeline.DefinitionId} v{pipeline.Version}, {d.Replicas} replica(s)"
+                    : $"redeployed: pipeline {pipeline.DefinitionId} v{from} → v{pipeline.Version}, {d.Replicas} replica(s)";
+            }))
         {
-            d.PipelineVersion = pipeline.Version;
-            return from == pipeline.Version
-                ? $"redeployed: pipeline {pipeline.DefinitionId} v{pipeline.Version}, {d.Replicas} replica(s)"
-                : $"redeployed: pipeline {pipeline.DefinitionId} v{from} → v{pipeline.Version}, {d.Replicas} replica(s)";
-        }, cancellationToken);
-        await store.TransitionAsync(serviceId, ServiceTrigger.Redeploy, $"redeploy requested (pipeline {pipeline.DefinitionId} v{pipeline.Version})", @operator, s =>
-        {
-            s.LastError = null;
-            s.LastErrorType = null;
-            s.LastErrorStep = null;
-        }, cancellationToken);
+            return await ChangedMeanwhileAsync(serviceId, "redeploy", cancellationToken);
+        }
+
         service = (await store.GetAsync(serviceId, cancellationToken))!;
         metrics.DeploymentStarted(service.Desired.Pipeline, service.Desired.Shimlet, service.Desired.AcceleratorType, service.Desired.AcceleratorCount * service.Desired.Replicas);
         if (await operations.StartDeployAsync(service, pipeline, @operator, cancellationToken) is { } refused)
@@ -151,16 +156,17 @@ public sealed class ServiceCommands(
         }
 
         var from = service.Desired.Replicas;
-        await store.ChangeDesiredAsync(serviceId, @operator, d =>
+        if (!await store.TransitionAsync(serviceId, ServiceTrigger.ScaleRequested, $"scale requested: from {from} to {replicas} replica(s) (pipeline {pipeline.DefinitionId} v{pipeline.Version})", @operator, null, cancellationToken, d =>
+            {
+                var before = d.Replicas;
+                d.Replicas = replicas;
+                return $"replicas {before} → {replicas}";
+            }))
         {
-            d.Replicas = replicas;
-            return $"replicas {from} → {replicas}";
-        }, cancellationToken);
-        if (await store.TransitionAsync(serviceId, ServiceTrigger.ScaleRequested, $"scale requested: from {from} to {replicas} replica(s) (pipeline {pipeline.DefinitionId} v{pipeline.Version})", @operator, null, cancellationToken))
-        {
-            await operations.StartOperationAsync(serviceId, service.InstanceId, ServiceOperation.Scale, pipeline, @operator, cancellationToken);
+            return await ChangedMeanwhileAsync(serviceId, "scale", cancellationToken);
         }
 
+        await operations.StartOperationAsync(serviceId, service.InstanceId, ServiceOperation.Scale, pipeline, @operator, cancellationToken);
         return (await store.GetAsync(serviceId, cancellationToken))!;
     }
 
@@ -192,12 +198,21 @@ public sealed class ServiceCommands(
         }
 
         // A running pipeline ends first (its end starts the undeploy, see HandleAsync), so it cannot apply after the delete.
-        if (service.InstanceId is not { } instanceId || !engine.Cancel(instanceId, "the service is being undeployed", @operator))
+        if (service.InstanceId is not { } instanceId || !await engine.CancelAsync(instanceId, "the service is being undeployed", @operator, cancellationToken))
         {
             await operations.StartOperationAsync(serviceId, service.InstanceId, ServiceOperation.Undeploy, pipeline, @operator, cancellationToken);
         }
 
         return (await store.GetAsync(serviceId, cancellationToken))!;
+    }
+
+    /// <summary>A request that lost the race to another one (possibly on another replica): a conflict with the state now.</summary>
+    private async Task<ServiceCommandError> ChangedMeanwhileAsync(string serviceId, string what, CancellationToken cancellationToken)
+    {
+        var now = await store.GetAsync(serviceId, cancellationToken);
+        return ServiceCommandError.Conflict(
+            $"Service '{serviceId}' changed meanwhile (another request was applied first; it is {now?.State.ToString() ?? "gone"}): the {what} was not applied.",
+            now?.State ?? ServiceState.Stopped);
     }
 
     /// <summary>A lifecycle pipeline that is not loaded: a conflict naming the setting.</summary>

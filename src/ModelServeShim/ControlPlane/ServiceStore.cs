@@ -30,11 +30,15 @@ public sealed class ServiceStore(
     }
 
     /// <summary>
-    /// Fires a lifecycle trigger (<see cref="ServiceLifecycle"/>): applies <paramref name="change"/>, stores the transition
-    /// with its reason and operator, publishes the change; false (and nothing stored) when the state does not allow it.
+    /// Fires a lifecycle trigger (<see cref="ServiceLifecycle"/>): applies <paramref name="change"/> (and
+    /// <paramref name="desiredChange"/>, kept in the desired state's history, which says what changed), stores the
+    /// transition with its reason and operator, publishes the change; false (and nothing stored) when the state does not
+    /// allow it. All of it is one write guarded by the service's revision: of two conflicting requests (on two replicas),
+    /// the second re-reads the service and finds the trigger no longer allowed.
     /// </summary>
     public async Task<bool> TransitionAsync(
-        string serviceId, ServiceTrigger trigger, string reason, string @operator, Action<ServiceRecord>? change, CancellationToken cancellationToken)
+        string serviceId, ServiceTrigger trigger, string reason, string @operator, Action<ServiceRecord>? change, CancellationToken cancellationToken,
+        Func<ServiceDesiredState, string>? desiredChange = null)
     {
         for (var attempt = 0; attempt < 5; attempt++)
         {
@@ -55,6 +59,11 @@ public sealed class ServiceStore(
 
             change?.Invoke(service);
             var now = time.GetUtcNow();
+            if (desiredChange is not null)
+            {
+                context.DesiredStateChanges.Add(service.Desired.Change(service.ModelName, desiredChange(service.Desired), now, @operator));
+            }
+
             service.State = lifecycle.State;
             service.UpdatedAt = now;
             service.Revision++;
@@ -82,18 +91,6 @@ public sealed class ServiceStore(
         }
 
         throw new InvalidOperationException($"Service '{serviceId}' changed concurrently too often to apply {trigger}.");
-    }
-
-    /// <summary>Changes a service's desired state and keeps the change in its history; <paramref name="change"/> says what changed.</summary>
-    public async Task ChangeDesiredAsync(string serviceId, string @operator, Func<ServiceDesiredState, string> change, CancellationToken cancellationToken)
-    {
-        await using var context = await db.CreateDbContextAsync(cancellationToken);
-        var service = await context.Services.FirstAsync(s => s.Id == serviceId, cancellationToken);
-        var what = change(service.Desired);
-        context.DesiredStateChanges.Add(service.Desired.Change(service.ModelName, what, time.GetUtcNow(), @operator));
-        service.Revision++;
-        await context.SaveChangesAsync(cancellationToken);
-        broadcaster.OnServiceChanged(service);
     }
 
     /// <summary>

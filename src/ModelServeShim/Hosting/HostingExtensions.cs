@@ -39,7 +39,7 @@ public static class HostingExtensions
 
         var databasePath = Path.Combine(shim.DataDirFullPath, "modelserveshim.db");
         services.AddWorkflowRuntime(configuration, databasePath);
-        services.AddSingleton<IStandbyCheck, LocalShimletStandbyCheck>();
+        services.AddSingleton<ModelServeShim.Workflows.Replicas.IReplicaCheck, LocalShimletReplicaCheck>();
         services.AddBuiltinWorkflows();
         services.AddDefaultsCheck();
         services.AddControlPlane(configuration, databasePath);

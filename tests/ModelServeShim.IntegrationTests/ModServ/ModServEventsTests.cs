@@ -32,8 +32,10 @@ public abstract class ModServEventsTestsBase(ModServFactory factory)
         Assert.NotNull((string?)states[^1]["endpoint"]);
 
         await _client.PostAsync($"{ModServClient.Base}/{serviceId}/scale", ApiClient.Json("""{"replicaCount": 2}""")).ExpectAsync(System.Net.HttpStatusCode.OK);
-        var scaled = await ReadServiceEventsAsync(reader, serviceId, s => (int)s["replicas"]! == 2, timeout.Token);
-        Assert.Equal("Running", (string)scaled[^1]["state"]!);
+        // The new replica count and the move to Scaling are one write (one event), then the scale pipeline's end.
+        var scaled = await ReadServiceEventsAsync(reader, serviceId, s => (int)s["replicas"]! == 2 && (string)s["state"]! == "Running", timeout.Token);
+        var afterScale = scaled.SkipWhile(s => (int)s["replicas"]! != 2).Select(s => (string)s["state"]!).Distinct().ToList();
+        Assert.Equal(["Scaling", "Running"], afterScale);
     }
 
     private static async Task<List<JsonNode>> ReadServiceEventsAsync(ServerSentEventReader reader, string serviceId, Func<JsonNode, bool> until, CancellationToken ct)

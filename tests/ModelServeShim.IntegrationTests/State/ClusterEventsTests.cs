@@ -307,8 +307,7 @@ public sealed class ClusterEventsTests : IClassFixture<ClusterEventsTests.TwoRep
     }
 
     /// <summary>
-    /// Two hosts on one database. Replica B skips the active-replica lock (this branch still runs one active replica; the
-    /// lock would keep B waiting as a standby): each runs the instances started through it, as active-active replicas will.
+    /// Two active-active hosts on one database: each runs the instances started through it.
     /// </summary>
     public sealed class TwoReplicas : IAsyncLifetime
     {
@@ -316,8 +315,8 @@ public sealed class ClusterEventsTests : IClassFixture<ClusterEventsTests.TwoRep
 
         public TwoReplicas()
         {
-            A = new Replica(_state, skipLock: false);
-            B = new Replica(_state, skipLock: true);
+            A = new Replica(_state);
+            B = new Replica(_state);
             var csb = new NpgsqlConnectionStringBuilder(_state.Single(s => s.Key == "State:ConnectionString").Value) { Password = PostgresCluster.Shared.Password };
             ConnectionString = csb.ConnectionString;
         }
@@ -344,19 +343,10 @@ public sealed class ClusterEventsTests : IClassFixture<ClusterEventsTests.TwoRep
     }
 
     /// <summary>A replica: the ModServ host (test shimlet, sample model) on the shared database.</summary>
-    public sealed class Replica(IReadOnlyList<KeyValuePair<string, string>> state, bool skipLock) : ModServFactory
+    public sealed class Replica(IReadOnlyList<KeyValuePair<string, string>> state) : ModServFactory
     {
-        protected override IEnumerable<KeyValuePair<string, string>> ExtraSettings => [.. state, new("Events:MaxRetained", "1000"), new("Gateway:ServiceListRefreshInterval", "01:00:00")];
-
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            base.ConfigureWebHost(builder);
-            if (skipLock)
-            {
-                // A lock over a SQLite store is always held: this replica does not wait for the other one.
-                builder.ConfigureTestServices(s => s.AddSingleton(sp => new ActiveReplicaLock(
-                    new SqliteStateStore(Path.Combine(DataDir, "unused.db")), TimeProvider.System, [], sp.GetRequiredService<ILogger<ActiveReplicaLock>>())));
-            }
-        }
+        // The test shimlet as default: a replica whose default is the local shimlet refuses to run beside another one.
+        protected override IEnumerable<KeyValuePair<string, string>> ExtraSettings =>
+            [.. state, new("ModelServeShim:Shimlet", "test"), new("Events:MaxRetained", "1000"), new("Gateway:ServiceListRefreshInterval", "01:00:00")];
     }
 }

@@ -15,7 +15,7 @@ public sealed class WorkflowFileLoaderStopTests
     {
         await using var h = await EngineHarness.StartAsync();
         var folder = Directory.CreateTempSubdirectory("mss-watch-").FullName;
-        var loader = new WorkflowFileLoader(h.Definitions, Options.Create(new WorkflowFileOptions { Directory = folder, Watch = true }), [],
+        var loader = new WorkflowFileLoader(h.Definitions, h.Leader, Options.Create(new WorkflowFileOptions { Directory = folder, Watch = true }), [],
             h.Time, NullLogger<WorkflowFileLoader>.Instance);
         await loader.StartAsync(CancellationToken.None);
         await File.WriteAllTextAsync(Path.Combine(folder, "late.json"), """

@@ -22,7 +22,8 @@ public sealed class EngineHarness : IAsyncDisposable
     private readonly ServiceProvider _services;
     private readonly List<IHostedService> _hosted;
 
-    private EngineHarness(string directory, FakeTimeProvider time, int maxConcurrent, StoreWriter writer)
+    private EngineHarness(
+        string directory, FakeTimeProvider time, int maxConcurrent, StoreWriter writer, IEnumerable<KeyValuePair<string, string?>>? extra, TimeProvider? replicaClock)
     {
         Directory = directory;
         Time = time;
@@ -40,10 +41,16 @@ public sealed class EngineHarness : IAsyncDisposable
             }
         }
 
+        foreach (var (key, value) in extra ?? [])
+        {
+            settings[key] = value;
+        }
+
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection()
             .AddLogging()
             .AddSingleton<TimeProvider>(time)
+            .AddSingleton(new ModelServeShim.Workflows.Replicas.ReplicaClock(replicaClock ?? TimeProvider.System))
             .AddScoped<AttemptScoped>()
             .AddSingleton(Events)
             .AddSingleton<IWorkflowObserver>(Events)
@@ -68,6 +75,10 @@ public sealed class EngineHarness : IAsyncDisposable
     public WorkflowEngine Engine => _services.GetRequiredService<WorkflowEngine>();
 
     public DefinitionStore Definitions => _services.GetRequiredService<DefinitionStore>();
+
+    public ModelServeShim.Workflows.Replicas.ClusterLeader Leader => _services.GetRequiredService<ModelServeShim.Workflows.Replicas.ClusterLeader>();
+
+    public IServiceProvider Services => _services;
 
     /// <summary>The <c>State</c> settings of the PostgreSQL database that belongs to <paramref name="directory"/> (created on first use).</summary>
     public static IEnumerable<KeyValuePair<string, string?>> PostgresSettings(string directory)
@@ -96,11 +107,17 @@ public sealed class EngineHarness : IAsyncDisposable
         return await db.Instances.AsNoTracking().SingleAsync(i => i.Id == instanceId);
     }
 
+    /// <summary>
+    /// Starts the runtime; <paramref name="settings"/> are added to (or replace) the harness's configuration;
+    /// <paramref name="replicaClock"/> is the clock of heartbeats and leases (real time unless given).
+    /// </summary>
     public static async Task<EngineHarness> StartAsync(
-        string? directory = null, FakeTimeProvider? time = null, int maxConcurrent = 16, StoreWriter writer = StoreWriter.Sqlite)
+        string? directory = null, FakeTimeProvider? time = null, int maxConcurrent = 16, StoreWriter writer = StoreWriter.Sqlite,
+        IEnumerable<KeyValuePair<string, string?>>? settings = null, TimeProvider? replicaClock = null)
     {
         directory ??= System.IO.Directory.CreateTempSubdirectory("mss-engine-").FullName;
-        var harness = new EngineHarness(directory, time ?? new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)), maxConcurrent, writer);
+        var harness = new EngineHarness(
+            directory, time ?? new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)), maxConcurrent, writer, settings, replicaClock);
         foreach (var h in harness._hosted)
         {
             await h.StartAsync(CancellationToken.None);

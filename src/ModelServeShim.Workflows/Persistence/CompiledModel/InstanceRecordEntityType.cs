@@ -19,8 +19,8 @@ namespace ModelServeShim.Workflows.Persistence.CompiledModel
                 "ModelServeShim.Workflows.Persistence.InstanceRecord",
                 typeof(InstanceRecord),
                 baseEntityType,
-                propertyCount: 16,
-                unnamedIndexCount: 4,
+                propertyCount: 19,
+                unnamedIndexCount: 5,
                 keyCount: 1);
 
             var id = runtimeEntityType.AddProperty(
@@ -30,6 +30,22 @@ namespace ModelServeShim.Workflows.Persistence.CompiledModel
                 fieldInfo: typeof(InstanceRecord).GetField("<Id>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 afterSaveBehavior: PropertySaveBehavior.Throw,
                 maxLength: 64);
+
+            var cancelReason = runtimeEntityType.AddProperty(
+                "CancelReason",
+                typeof(string),
+                propertyInfo: typeof(InstanceRecord).GetProperty("CancelReason", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(InstanceRecord).GetField("<CancelReason>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                nullable: true,
+                maxLength: 1000);
+
+            var cancelRequestedBy = runtimeEntityType.AddProperty(
+                "CancelRequestedBy",
+                typeof(string),
+                propertyInfo: typeof(InstanceRecord).GetProperty("CancelRequestedBy", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(InstanceRecord).GetField("<CancelRequestedBy>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                nullable: true,
+                maxLength: 200);
 
             var correlationId = runtimeEntityType.AddProperty(
                 "CorrelationId",
@@ -107,6 +123,14 @@ namespace ModelServeShim.Workflows.Persistence.CompiledModel
                 fieldInfo: typeof(InstanceRecord).GetField("<OutputJson>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 nullable: true);
 
+            var owner = runtimeEntityType.AddProperty(
+                "Owner",
+                typeof(string),
+                propertyInfo: typeof(InstanceRecord).GetProperty("Owner", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(InstanceRecord).GetField("<Owner>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                nullable: true,
+                maxLength: 128);
+
             var resumeCount = runtimeEntityType.AddProperty(
                 "ResumeCount",
                 typeof(int),
@@ -154,6 +178,9 @@ namespace ModelServeShim.Workflows.Persistence.CompiledModel
 
             var index2 = runtimeEntityType.AddIndex(
                 new[] { definitionId, createdAt });
+
+            var index3 = runtimeEntityType.AddIndex(
+                new[] { owner, status });
 
             return runtimeEntityType;
         }

@@ -11,7 +11,7 @@ namespace ModelServeShim.Workflows.Persistence.CompiledModel
     public partial class WorkflowDbContextModel
     {
         private WorkflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("945ff63b-77ae-4ffe-87e3-6932db6e68cf"), entityTypeCount: 5)
+            : base(skipDetectChanges: false, modelId: new Guid("cf6ef98d-f786-4af8-af05-3684dcbe6281"), entityTypeCount: 6)
         {
         }
 
@@ -21,12 +21,14 @@ namespace ModelServeShim.Workflows.Persistence.CompiledModel
             var definitionRecord = DefinitionRecordEntityType.Create(this);
             var instanceRecord = InstanceRecordEntityType.Create(this);
             var journalRecord = JournalRecordEntityType.Create(this);
+            var replicaRecord = ReplicaRecordEntityType.Create(this);
             var stepExecutionRecord = StepExecutionRecordEntityType.Create(this);
 
             BookmarkRecordEntityType.CreateAnnotations(bookmarkRecord);
             DefinitionRecordEntityType.CreateAnnotations(definitionRecord);
             InstanceRecordEntityType.CreateAnnotations(instanceRecord);
             JournalRecordEntityType.CreateAnnotations(journalRecord);
+            ReplicaRecordEntityType.CreateAnnotations(replicaRecord);
             StepExecutionRecordEntityType.CreateAnnotations(stepExecutionRecord);
 
             AddAnnotation("ProductVersion", "10.0.12");

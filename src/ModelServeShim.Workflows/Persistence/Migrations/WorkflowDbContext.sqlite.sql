@@ -152,3 +152,22 @@ CREATE INDEX "IX_workflow_bookmarks_ResolvedAt" ON "workflow_bookmarks" ("Resolv
 INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
 VALUES ('20261204203722_Bookmarks', '10.0.12');
 
+ALTER TABLE "workflow_instances" ADD "CancelReason" TEXT NULL;
+
+ALTER TABLE "workflow_instances" ADD "CancelRequestedBy" TEXT NULL;
+
+ALTER TABLE "workflow_instances" ADD "Owner" TEXT NULL;
+
+CREATE TABLE "workflow_replicas" (
+    "Id" TEXT NOT NULL CONSTRAINT "PK_workflow_replicas" PRIMARY KEY,
+    "Host" TEXT NOT NULL,
+    "ProcessId" INTEGER NOT NULL,
+    "StartedAt" INTEGER NOT NULL,
+    "HeartbeatAt" INTEGER NOT NULL
+);
+
+CREATE INDEX "IX_workflow_instances_Owner_Status" ON "workflow_instances" ("Owner", "Status");
+
+INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
+VALUES ('20261204230605_AddReplicaLeases', '10.0.12');
+

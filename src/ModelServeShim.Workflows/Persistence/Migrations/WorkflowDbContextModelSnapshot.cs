@@ -128,6 +128,14 @@ namespace ModelServeShim.Workflows.Persistence.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("CancelReason")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CancelRequestedBy")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("CorrelationId")
                         .HasColumnType("TEXT");
 
@@ -164,6 +172,10 @@ namespace ModelServeShim.Workflows.Persistence.Migrations
                     b.Property<string>("OutputJson")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Owner")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
                     b.Property<int>("ResumeCount")
                         .HasColumnType("INTEGER");
 
@@ -187,6 +199,8 @@ namespace ModelServeShim.Workflows.Persistence.Migrations
                     b.HasIndex("Status");
 
                     b.HasIndex("DefinitionId", "CreatedAt");
+
+                    b.HasIndex("Owner", "Status");
 
                     b.ToTable("workflow_instances", (string)null);
                 });
@@ -234,6 +248,31 @@ namespace ModelServeShim.Workflows.Persistence.Migrations
                         .IsUnique();
 
                     b.ToTable("journal_entries", (string)null);
+                });
+
+            modelBuilder.Entity("ModelServeShim.Workflows.Persistence.ReplicaRecord", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("HeartbeatAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Host")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("ProcessId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("StartedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("workflow_replicas", (string)null);
                 });
 
             modelBuilder.Entity("ModelServeShim.Workflows.Persistence.StepExecutionRecord", b =>

@@ -59,7 +59,7 @@ public sealed class PostgresStateStore : StateStore
     /// <summary>The connection pool (also for anything that needs plain connections).</summary>
     public NpgsqlDataSource DataSource => _dataSource;
 
-    /// <summary>Connections for session-level locks held for a long time (<see cref="ActiveReplicaLock"/>): they notice a vanished client within a second.</summary>
+    /// <summary>Connections for session-level locks held for a long time (<see cref="Replicas.ClusterLeader"/>): they notice a vanished client within a second.</summary>
     public NpgsqlDataSource LockDataSource { get; }
 
     /// <inheritdoc />

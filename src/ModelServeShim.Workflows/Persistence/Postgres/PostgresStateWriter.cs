@@ -24,8 +24,9 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource) : IStateW
 
     private const string InsertInstance = """
         INSERT INTO workflow_instances ("Id", "DefinitionId", "DefinitionVersion", "Status", "InputJson", "OutputJson", "CorrelationId", "Operator",
-            "CreatedAt", "StartedAt", "UpdatedAt", "FinishedAt", "FaultedStep", "ErrorType", "ErrorMessage", "ResumeCount")
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            "CreatedAt", "StartedAt", "UpdatedAt", "FinishedAt", "FaultedStep", "ErrorType", "ErrorMessage", "ResumeCount", "Owner", "CancelReason",
+            "CancelRequestedBy")
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
         """;
 
     private const string StartInstance = """UPDATE workflow_instances SET "Status" = $2, "StartedAt" = $3, "UpdatedAt" = $4 WHERE "Id" = $1""";
@@ -120,7 +121,8 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource) : IStateW
                     var r = c.Row;
                     return Sql(InsertInstance, Text(r.Id), Text(r.DefinitionId), Int(r.DefinitionVersion), Text(r.Status.ToString()), Text(r.InputJson),
                         Text(r.OutputJson), Text(r.CorrelationId), Text(r.Operator), Time(r.CreatedAt), Time(r.StartedAt), Time(r.UpdatedAt), Time(r.FinishedAt),
-                        Text(r.FaultedStep), Text(r.ErrorType), Text(r.ErrorMessage), Int(r.ResumeCount));
+                        Text(r.FaultedStep), Text(r.ErrorType), Text(r.ErrorMessage), Int(r.ResumeCount),
+                        Text(r.Owner), Text(r.CancelReason), Text(r.CancelRequestedBy));
                 }
 
             case InstanceStarted c:

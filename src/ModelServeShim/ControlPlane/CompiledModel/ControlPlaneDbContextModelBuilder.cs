@@ -11,7 +11,7 @@ namespace ModelServeShim.ControlPlane.CompiledModel
     public partial class ControlPlaneDbContextModel
     {
         private ControlPlaneDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("15e1a5c3-cb4b-40e8-a577-7eaa050d5ef2"), entityTypeCount: 7)
+            : base(skipDetectChanges: false, modelId: new Guid("ae078d9a-5bd0-49c7-bbe3-5070c41e57be"), entityTypeCount: 7)
         {
         }
 

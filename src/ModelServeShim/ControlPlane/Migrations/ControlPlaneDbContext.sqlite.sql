@@ -165,3 +165,16 @@ CREATE TABLE "model_file_checksums" (
 INSERT INTO "__control_plane_migrations" ("MigrationId", "ProductVersion")
 VALUES ('20261204211111_PrivateLlmChecks', '10.0.12');
 
+CREATE TABLE "server_events" (
+    "Id" INTEGER NOT NULL CONSTRAINT "PK_server_events" PRIMARY KEY AUTOINCREMENT,
+    "Name" TEXT NOT NULL,
+    "Data" TEXT NOT NULL,
+    "Replica" TEXT NOT NULL,
+    "CreatedAt" INTEGER NOT NULL
+);
+
+CREATE INDEX "IX_server_events_CreatedAt" ON "server_events" ("CreatedAt");
+
+INSERT INTO "__control_plane_migrations" ("MigrationId", "ProductVersion")
+VALUES ('20261204230531_ServerEvents', '10.0.12');
+

@@ -133,6 +133,14 @@ namespace ModelServeShim.Workflows.Persistence.Migrations.Postgres
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
+                    b.Property<string>("CancelReason")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.Property<string>("CancelRequestedBy")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
                     b.Property<string>("CorrelationId")
                         .HasColumnType("text");
 
@@ -169,6 +177,10 @@ namespace ModelServeShim.Workflows.Persistence.Migrations.Postgres
                     b.Property<string>("OutputJson")
                         .HasColumnType("text");
 
+                    b.Property<string>("Owner")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
                     b.Property<int>("ResumeCount")
                         .HasColumnType("integer");
 
@@ -192,6 +204,8 @@ namespace ModelServeShim.Workflows.Persistence.Migrations.Postgres
                     b.HasIndex("Status");
 
                     b.HasIndex("DefinitionId", "CreatedAt");
+
+                    b.HasIndex("Owner", "Status");
 
                     b.ToTable("workflow_instances", (string)null);
                 });
@@ -241,6 +255,31 @@ namespace ModelServeShim.Workflows.Persistence.Migrations.Postgres
                         .IsUnique();
 
                     b.ToTable("journal_entries", (string)null);
+                });
+
+            modelBuilder.Entity("ModelServeShim.Workflows.Persistence.ReplicaRecord", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
+                    b.Property<long>("HeartbeatAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Host")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)");
+
+                    b.Property<int>("ProcessId")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("StartedAt")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("workflow_replicas", (string)null);
                 });
 
             modelBuilder.Entity("ModelServeShim.Workflows.Persistence.StepExecutionRecord", b =>
