@@ -34,6 +34,14 @@ public static class MigrationExtensions
             return true;
         }
 
+        if (applied is null)
+        {
+            // EF Core reads the history table before it creates it and logs the failed read of a fresh database as an
+            // error ("Failed executing DbCommand … __EFMigrationsHistory", dotnet/efcore#37328): a first start looked
+            // broken. Creating the (empty) table first, as EF Core would, keeps the log true.
+            await database.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
+        }
+
         await database.MigrateAsync(cancellationToken);
         return true;
     }
