@@ -34,6 +34,12 @@ catch (Exception e) when (ConfigurationErrors.From(e) is { Count: > 0 } failures
     await Console.Error.WriteLineAsync($"model-serve-shim: invalid configuration: {string.Join(" ", failures)}");
     return 2;
 }
+catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+{
+    await Console.Error.WriteLineAsync(
+        $"model-serve-shim: {e.Message.TrimEnd('.')}: another process listens there (another model-serve-shim?). Stop it, or choose another port with --port=<n> (ModelServeShim:Port).");
+    return 2;
+}
 catch (StateStoreUnavailableException e)
 {
     await Console.Error.WriteLineAsync($"model-serve-shim: {e.Message}");

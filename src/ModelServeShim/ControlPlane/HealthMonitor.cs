@@ -25,21 +25,28 @@ public sealed class HealthMonitor(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.HealthCheckInterval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        try
         {
-            if (!leader.IsLeader)
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                continue;
-            }
+                if (!leader.IsLeader)
+                {
+                    continue;
+                }
 
-            try
-            {
-                await CheckAllAsync(stoppingToken);
+                try
+                {
+                    await CheckAllAsync(stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogError(e, "Health check round failed");
+                }
             }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                logger.LogError(e, "Health check round failed");
-            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The host is stopping, or its start failed and it is being disposed: not a failure of this service.
         }
     }
 

@@ -41,6 +41,18 @@ public sealed class PipelineProjection(
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        try
+        {
+            await ProjectAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The host is stopping, or its start failed and it is being disposed: not a failure of the projection.
+        }
+    }
+
+    private async Task ProjectAsync(CancellationToken stoppingToken)
+    {
         Task reconciling;
         if (replicas.IsShared)
         {

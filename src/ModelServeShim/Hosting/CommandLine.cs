@@ -126,7 +126,7 @@ public static class CommandLine
 
         Every flag is also a setting. Later wins: the built-in defaults, appsettings.json next to the binary,
         appsettings.json in the working directory, environment variables (ModelServeShim__Port=8080), flags.
-        A bad setting, or a default pipeline or shimlet that does not exist, stops the start with exit code 2.
+        A bad setting, a default pipeline or shimlet that does not exist, or a port in use stops the start with exit code 2.
         See README.md.
         """;
 }
