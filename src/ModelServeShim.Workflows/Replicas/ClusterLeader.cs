@@ -19,7 +19,7 @@ namespace ModelServeShim.Workflows.Replicas;
 /// With SQLite the one process is always the leader.
 /// </summary>
 public sealed class ClusterLeader(
-    StateStore store, IOptions<ReplicaOptions> options, ILogger<ClusterLeader> logger) : BackgroundService
+    StateStore store, IOptions<ReplicaOptions> options, ILogger<ClusterLeader> logger) : QuietBackgroundService
 {
     /// <summary>The advisory lock's name (hashed to PostgreSQL's 64-bit key).</summary>
     public const string LockName = "model-serve-shim/leader";
@@ -85,7 +85,7 @@ public sealed class ClusterLeader(
         RunExclusiveAsync("migrations", TimeSpan.FromMinutes(5), ct => database.MigrateIfBehindAsync(ct), cancellationToken);
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         if (store is not PostgresStateStore postgres)
         {

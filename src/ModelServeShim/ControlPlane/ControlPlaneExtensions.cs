@@ -70,9 +70,9 @@ public static class ControlPlaneExtensions
     }
 
     /// <summary>Runs the event log's background work once the schema is migrated (the broadcaster is connected to it first).</summary>
-    private sealed class EventFeed(EventBroadcaster broadcaster, EventLog log) : BackgroundService
+    private sealed class EventFeed(EventBroadcaster broadcaster, EventLog log) : Workflows.QuietBackgroundService
     {
-        protected override Task ExecuteAsync(CancellationToken stoppingToken)
+        protected override Task RunAsync(CancellationToken stoppingToken)
         {
             GC.KeepAlive(broadcaster);
             return log.RunAsync(stoppingToken);

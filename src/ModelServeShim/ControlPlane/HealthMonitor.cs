@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using ModelServeShim.Abstractions.Shimlets;
+using ModelServeShim.Workflows;
 using ModelServeShim.Workflows.Replicas;
 
 namespace ModelServeShim.ControlPlane;
@@ -17,36 +18,29 @@ public sealed class HealthMonitor(
     IShimletProvider shimlets,
     IOptions<ControlPlaneOptions> options,
     TimeProvider time,
-    ILogger<HealthMonitor> logger) : BackgroundService
+    ILogger<HealthMonitor> logger) : QuietBackgroundService
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long EntryId, DateTimeOffset At, string Signature)> _lastProbe = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.HealthCheckInterval, time);
-        try
+        while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            if (!leader.IsLeader)
             {
-                if (!leader.IsLeader)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    await CheckAllAsync(stoppingToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    logger.LogError(e, "Health check round failed");
-                }
+                continue;
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // The host is stopping, or its start failed and it is being disposed: not a failure of this service.
+
+            try
+            {
+                await CheckAllAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogError(e, "Health check round failed");
+            }
         }
     }
 

@@ -6,6 +6,7 @@ using ModelServeShim.Hosting;
 using ModelServeShim.Models;
 using ModelServeShim.Models.Memory;
 using ModelServeShim.Abstractions.Activities;
+using ModelServeShim.Workflows;
 using ModelServeShim.Workflows.Activities;
 using ModelServeShim.Workflows.Execution;
 using ModelServeShim.Workflows.Persistence;
@@ -36,22 +37,10 @@ public sealed class PipelineProjection(
     ClusterLeader leader,
     ReplicaRegistry replicas,
     TimeProvider time,
-    ILogger<PipelineProjection> logger) : BackgroundService
+    ILogger<PipelineProjection> logger) : QuietBackgroundService
 {
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await ProjectAsync(stoppingToken);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // The host is stopping, or its start failed and it is being disposed: not a failure of the projection.
-        }
-    }
-
-    private async Task ProjectAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         Task reconciling;
         if (replicas.IsShared)

@@ -68,21 +68,25 @@ public sealed class BuiltinDefaultsTests
         Assert.Contains("ModelServeShim:Shimlet (--shimlet) 'nowhere' is not a shimlet: the server has k8s, local", shim.Output, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task PortInUse_StopsTheStartWithExitCode2_NamingThePortAndTheFlag_AndNoOtherFailure()
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task PortInUse_StopsTheStartWithExitCode2_NamingThePortAndTheFlag_AndNoOtherFailure(string provider)
     {
         using var root = new TempDirectory("mss-port");
         using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         taken.Start();
         var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
-        using var shim = ShimProcess.Start(port, root.Sub("data"), root.Sub("workflows"));
+        // On PostgreSQL the leader election and the event feed run too.
+        string[] state = provider == "postgres" ? [.. PostgresState.NewDatabase("port-in-use").Select(s => $"--{s.Key}={s.Value}")] : [];
+        using var shim = ShimProcess.Start(port, root.Sub("data"), root.Sub("workflows"), state);
 
         var exitCode = await shim.WaitForExitAsync(TimeSpan.FromMinutes(2));
 
         Assert.Equal(2, exitCode);
         Assert.Contains($"model-serve-shim: Failed to bind to address http://127.0.0.1:{port}: address already in use: another process listens there", shim.Output, StringComparison.Ordinal);
         Assert.Contains("choose another port with --port=<n> (ModelServeShim:Port)", shim.Output, StringComparison.Ordinal);
-        // The background services stop quietly when the start fails (the health monitor used to log its cancellation as a failure).
+        // The background services stop quietly when the start fails (they used to log their cancellation as a failure).
         Assert.DoesNotContain("BackgroundService failed", shim.Output, StringComparison.Ordinal);
     }
 
